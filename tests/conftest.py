@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+
+DEFAULT_ANSWERS = {"project_name": "Acme Orders"}
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A committed copy of the template as it is in the working tree, uncommitted edits included.
+
+    Copier renders a git ref; committing a snapshot makes `_commit` real and lets tests run
+    on work in progress without touching the developer's repository.
+    """
+    snapshot = tmp_path_factory.mktemp("template") / "repo"
+    _git("clone", "--quiet", "--no-hardlinks", str(ROOT), str(snapshot), cwd=ROOT)
+    tracked_or_new = _git(
+        "ls-files", "--cached", "--others", "--exclude-standard", "-z", cwd=ROOT
+    ).split("\0")
+    for name in filter(None, tracked_or_new):
+        source = ROOT / name
+        target = snapshot / name
+        if source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+        elif target.exists():
+            target.unlink()
+    for args in (
+        ("add", "--all"),
+        ("-c", "user.name=Template Tests", "-c", "user.email=tests@example.com",
+         "commit", "--quiet", "--allow-empty", "-m", "snapshot of the working tree"),
+    ):
+        _git(*args, cwd=snapshot)
+    return snapshot

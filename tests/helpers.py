@@ -1,0 +1,128 @@
+"""Helpers the template's tests share: render a project, run commands in it, serve it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import copier
+
+ROOT = Path(__file__).resolve().parents[1]
+COPIER = Path(shutil.which("copier") or "copier")
+
+
+def render(template: Path, destination: Path, answers: Mapping[str, Any]) -> Path:
+    """Renders the committed template with these answers, as a user would (no --trust)."""
+    copier.run_copy(
+        str(template),
+        destination,
+        data=dict(answers),
+        defaults=True,
+        vcs_ref="HEAD",
+        quiet=True,
+        unsafe=False,
+    )
+    return destination
+
+
+def run(
+    args: list[str],
+    cwd: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess[str]:
+    """Runs a command and fails with its output when it exits non-zero."""
+    result = subprocess.run(
+        args,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"`{' '.join(args)}` exited {result.returncode} in {cwd}\n"
+            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def uv_sync(project: Path) -> None:
+    """Creates the project's .venv with its dev group, from the shared uv cache."""
+    run(["uv", "sync", "--quiet"], project)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def http(
+    method: str, url: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
+) -> tuple[int, bytes, Mapping[str, str]]:
+    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), dict(error.headers)
+
+
+@contextmanager
+def serving(
+    project: Path, command: list[str], env: Mapping[str, str], port: int
+) -> Iterator[subprocess.Popen[str]]:
+    """Starts the service, waits until /health/live answers, and stops it at the end."""
+    log = project / "serve.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=project,
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"the service exited early:\n{log.read_text()}")
+            try:
+                status, _, _ = http("GET", f"http://127.0.0.1:{port}/health/live")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the service did not start in 30 s:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+
+
+def stop(process: subprocess.Popen[str], timeout: float) -> int:
+    """Sends SIGTERM and returns the exit code; fails if the process outlives the timeout."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired as error:
+        raise AssertionError(f"the process ignored SIGTERM for {timeout} s") from error

@@ -1,0 +1,83 @@
+"""Every question refuses bad answers with a message that says what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+
+from tests.conftest import DEFAULT_ANSWERS
+
+
+def answers_after_render(template: Path, destination: Path, **answers: str) -> dict[str, str]:
+    copier.run_copy(
+        str(template), destination, data={**DEFAULT_ANSWERS, **answers}, defaults=True,
+        vcs_ref="HEAD", quiet=True,
+    )
+    recorded: dict[str, str] = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    return recorded
+
+
+def refusal(template: Path, destination: Path, **answers: str) -> str:
+    with pytest.raises(ValueError, match=r"(?i)validation error|invalid choice") as error:
+        copier.run_copy(
+            str(template), destination, data={**DEFAULT_ANSWERS, **answers}, defaults=True,
+            vcs_ref="HEAD", quiet=True, pretend=True,
+        )
+    return str(error.value)
+
+
+def test_names_are_derived_from_the_project_name(template: Path, tmp_path: Path) -> None:
+    answers = answers_after_render(template, tmp_path / "out", project_name="  Acme  Orders 2 ")
+
+    assert answers["project_slug"] == "acme-orders-2"
+    assert answers["package_name"] == "acme_orders_2"
+    assert answers["python_version"] == "3.13"
+    assert "reserved_package_names" not in answers
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"project_name": "   "}, "A project name is required"),
+        ({"project_name": 'Say "hi"'}, "cannot contain double quotes"),
+        ({"project_name": "x" * 61}, "60 characters or fewer"),
+        ({"project_slug": "Acme_Orders"}, "lowercase letters, digits and single hyphens"),
+        ({"project_slug": "acme--orders"}, "single hyphens"),
+        ({"project_slug": "-acme"}, "starting with a letter"),
+        ({"project_slug": "a" * 33}, "Use up to 32"),
+        ({"package_name": "Acme"}, "Python identifier"),
+        ({"package_name": "acme-orders"}, "Python identifier"),
+        ({"package_name": "9lives"}, "starting with a letter"),
+        ({"package_name": "class"}, "keyword or would shadow"),
+        ({"package_name": "fastapi"}, "keyword or would shadow"),
+        ({"package_name": "alembic"}, "keyword or would shadow"),
+        ({"package_name": "tests"}, "keyword or would shadow"),
+        ({"package_name": "json"}, "keyword or would shadow"),
+        ({"package_name": "asyncio"}, "keyword or would shadow"),
+        ({"description": 'The "best"'}, "cannot contain double quotes"),
+        ({"description": "d" * 201}, "200"),
+        ({"author_name": "Back\\slash"}, "without double quotes, backslashes"),
+        ({"author_email": "not-an-email"}, "e-mail address"),
+        ({"author_email": "a@b"}, "e-mail address"),
+        ({"python_version": "3.10"}, "3.11"),
+    ],
+)
+def test_bad_answer_is_refused_with_what_is_allowed(
+    template: Path, tmp_path: Path, answers: dict[str, str], message: str
+) -> None:
+    destination = tmp_path / "out"
+
+    error = refusal(template, destination, **answers)
+
+    assert message in error
+    assert not destination.exists()
+
+
+def test_a_safe_package_name_is_accepted(template: Path, tmp_path: Path) -> None:
+    answers = answers_after_render(template, tmp_path / "out", package_name="orders_service")
+
+    assert answers["package_name"] == "orders_service"
+    assert (tmp_path / "out" / "src" / "orders_service" / "main.py").is_file()
