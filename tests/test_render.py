@@ -1,0 +1,82 @@
+"""The rendered tree is clean: fully rendered, no template leftovers, formatted for any name."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEFAULT_ANSWERS
+from tests.helpers import ROOT, render, run
+
+UNRENDERED = re.compile(r"\{\{|\{%|%\}")
+LONG_NAMES = {
+    "project_name": "Northwind Loyalty Ledger Service",
+    "project_slug": "northwind-loyalty-ledger-service",
+    "package_name": "northwind_loyalty_ledger_service",
+    "description": "Keeps the loyalty ledger of Northwind customers, " + "and much more, " * 9,
+}
+
+
+@pytest.fixture(scope="module")
+def default_project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(template, tmp_path_factory.mktemp("render") / "acme-orders", DEFAULT_ANSWERS)
+
+
+def rendered_files(project: Path) -> list[Path]:
+    return sorted(path for path in project.rglob("*") if path.is_file() and ".git" not in path.parts)
+
+
+def test_no_template_leftovers(default_project: Path) -> None:
+    for path in rendered_files(default_project):
+        assert path.suffix != ".jinja", path
+        if path.suffix == ".mako":
+            continue  # Alembic's own template for new revisions
+        text = path.read_text()
+        assert not UNRENDERED.search(text), f"unrendered Jinja in {path}"
+        assert "\n\n\n\n" not in text, f"a run of blank lines in {path}"
+        assert text.strip() or path.name == "__init__.py", f"empty file {path}"
+
+
+def test_no_secret_or_local_path_is_rendered(template: Path, default_project: Path) -> None:
+    assert not (default_project / ".env").exists()
+    for path in rendered_files(default_project):
+        if path.name == ".copier-answers.yml":
+            continue  # records the template's location on purpose
+        text = path.read_text()
+        assert str(ROOT) not in text, path
+        assert str(template) not in text, path
+
+
+def test_expected_layout(default_project: Path) -> None:
+    package = default_project / "src" / "acme_orders"
+    for module in ("main", "config", "db", "errors", "api", "health", "logging", "middleware", "cli"):
+        assert (package / f"{module}.py").is_file(), module
+    for module in ("router", "schemas", "models", "service", "repository"):
+        assert (package / "items" / f"{module}.py").is_file(), module
+    assert (default_project / ".copier-answers.yml").is_file()
+    assert list((default_project / "migrations" / "versions").glob("20*_create_item_table.py"))
+
+
+@pytest.mark.parametrize("answers", [DEFAULT_ANSWERS, LONG_NAMES], ids=["default", "long-names"])
+def test_rendered_code_passes_ruff_as_is(
+    template: Path, tmp_path: Path, answers: dict[str, str]
+) -> None:
+    project = render(template, tmp_path / "project", answers)
+
+    run(["ruff", "format", "--check", "."], project)
+    run(["ruff", "check", "--no-fix", "."], project)
+
+
+def test_command_line_renders_without_trust(template: Path, tmp_path: Path) -> None:
+    destination = tmp_path / "cli"
+    result = subprocess.run(
+        ["copier", "copy", "--defaults", "--vcs-ref", "HEAD",
+         "--data", "project_name=Acme Orders", str(template), str(destination)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert (destination / "src" / "acme_orders" / "main.py").is_file()
