@@ -74,13 +74,15 @@ def free_port() -> int:
 
 def http(
     method: str, url: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
-) -> tuple[int, bytes, Mapping[str, str]]:
+) -> tuple[int, bytes, dict[str, str]]:
+    """Status, body and lower-cased headers of one request; 4xx and 5xx are answers, not errors."""
     request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.read(), dict(response.headers)
+            status, content, received = response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
-        return error.code, error.read(), dict(error.headers)
+        status, content, received = error.code, error.read(), error.headers
+    return status, content, {name.lower(): value for name, value in received.items()}
 
 
 @contextmanager
