@@ -18,7 +18,28 @@ from typing import Any
 import copier
 
 ROOT = Path(__file__).resolve().parents[1]
-COPIER = Path(shutil.which("copier") or "copier")
+# `uv run` names its own binary in UV; rendered projects use the same uv and its shared cache.
+UV = os.environ.get("UV") or shutil.which("uv") or "uv"
+
+
+def _every_pyenv_version() -> dict[str, str]:
+    """Lets uv find each Python that pyenv has installed, not only the one pyenv has selected.
+
+    pyenv's `python3.13` shim fails unless PYENV_VERSION names 3.13, and running under a
+    pyenv Python sets PYENV_VERSION to that one Python.
+    """
+    pyenv = shutil.which("pyenv")
+    if pyenv is None:
+        return {}
+    installed = subprocess.run(
+        [pyenv, "versions", "--bare", "--skip-aliases"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    selected = [name for name in os.environ.get("PYENV_VERSION", "").split(":") if name]
+    return {"PYENV_VERSION": ":".join(selected + [v for v in installed if v not in selected])}
+
+
+# The environment of every command the tests run in a rendered project.
+BASE_ENV = {**os.environ, **_every_pyenv_version()}
 
 
 def render(template: Path, destination: Path, answers: Mapping[str, Any]) -> Path:
@@ -46,7 +67,7 @@ def run(
     result = subprocess.run(
         args,
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env={**BASE_ENV, **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -62,7 +83,7 @@ def run(
 
 def uv_sync(project: Path) -> None:
     """Creates the project's .venv with its dev group, from the shared uv cache."""
-    run(["uv", "sync", "--quiet"], project)
+    run([UV, "sync", "--quiet"], project)
 
 
 def free_port() -> int:
@@ -95,7 +116,7 @@ def serving(
         process = subprocess.Popen(
             command,
             cwd=project,
-            env={**os.environ, **env},
+            env={**BASE_ENV, **env},
             stdout=output,
             stderr=subprocess.STDOUT,
             text=True,

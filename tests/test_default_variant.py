@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEFAULT_ANSWERS
-from tests.helpers import free_port, http, render, run, serving, stop, uv_sync
+from tests.helpers import UV, free_port, http, render, run, serving, stop, uv_sync
 
 pytestmark = pytest.mark.slow
 
@@ -38,12 +38,12 @@ def database_env(tmp_path: Path) -> dict[str, str]:
     ids=["ruff-check", "ruff-format", "mypy", "pytest"],
 )
 def test_project_check_passes(project: Path, check: list[str]) -> None:
-    run(["uv", "run", "--frozen", *check], project)
+    run([UV, "run", "--frozen", *check], project)
 
 
 def test_migrations_round_trip(project: Path, database_env: dict[str, str]) -> None:
     for args in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"], ["check"]):
-        run(["uv", "run", "--frozen", "alembic", *args], project, env=database_env)
+        run([UV, "run", "--frozen", "alembic", *args], project, env=database_env)
 
 
 def test_service_serves_real_http_and_stops_on_sigterm(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,7 @@ def test_rendered_code_passes_ruff_as_is(
 def test_command_line_renders_without_trust(template: Path, tmp_path: Path) -> None:
     destination = tmp_path / "cli"
     result = subprocess.run(
-        ["copier", "copy", "--defaults", "--vcs-ref", "HEAD",
+        [sys.executable, "-m", "copier", "copy", "--defaults", "--vcs-ref", "HEAD",
          "--data", "project_name=Acme Orders", str(template), str(destination)],
         capture_output=True, text=True, timeout=120, check=False,
     )
