@@ -81,3 +81,11 @@ def test_command_line_renders_without_trust(template: Path, tmp_path: Path) -> N
 
     assert result.returncode == 0, result.stderr
     assert (destination / "src" / "acme_orders" / "main.py").is_file()
+
+
+def test_dockerfile_passes_hadolint(default_project: Path) -> None:
+    run(["hadolint", "--no-color", "Dockerfile"], default_project)
+
+
+def test_ci_workflow_passes_actionlint(default_project: Path) -> None:
+    run(["actionlint", "-no-color", ".github/workflows/ci.yml"], default_project)
