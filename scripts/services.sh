@@ -58,7 +58,7 @@ pid_alive() {
     [[ -r $1 ]] || return 1
     pid="$(head -n1 "$1" 2>/dev/null | tr -dc 0-9)"
     [[ -n $pid ]] || return 1
-    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$2" ]]
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$2" ]] && proc_running "$pid"
 }
 
 pid_of() { head -n1 "$1" 2>/dev/null | tr -dc 0-9; }
@@ -100,10 +100,19 @@ show_log() {
     echo "-----"
 }
 
+# proc_running PID: the process exists and is not a zombie. Gotcha: daemons are re-parented to PID 1,
+# which may reap them late (seconds, here), and `kill -0` succeeds on a zombie.
+proc_running() {
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [[ -n $stat && ${stat:0:1} != Z ]]
+}
+
 # wait_gone PID SECONDS: wait for a process to exit; false if it is still there.
 wait_gone() {
     local end=$((SECONDS + $2))
-    while kill -0 "$1" 2>/dev/null; do
+    while proc_running "$1"; do
         ((SECONDS < end)) || return 1
         sleep 0.2
     done
@@ -283,7 +292,7 @@ mariadb_up() {
             show_log "$d/server.log"
             die "mariadb did not answer within ${TIMEOUT}s"
         fi
-        if ! kill -0 "$launcher" 2>/dev/null && ! mariadb_running; then
+        if ! proc_running "$launcher" && ! mariadb_running; then
             show_log "$d/server.log"
             die "mariadb exited during start-up"
         fi
@@ -393,6 +402,11 @@ rabbitmq_up() {
     ((RABBITMQ_DIST_PORT <= 65535)) || die "rabbitmq: RABBITMQ_DIST_PORT $RABBITMQ_DIST_PORT is not a valid port"
     port_free_or_die "$RABBITMQ_PORT" rabbitmq RABBITMQ_PORT
     port_free_or_die "$RABBITMQ_DIST_PORT" rabbitmq RABBITMQ_DIST_PORT
+    # epmd knows nodes by the part before '@': a system rabbitmq-server (rabbit@HOSTNAME, started by
+    # the package on a machine with a runlevel) blocks rabbit@localhost although no port collides.
+    if epmd -names 2>/dev/null | grep -q '^name rabbit at '; then
+        die "rabbitmq: another Erlang node named 'rabbit' is registered with epmd (a system rabbitmq-server?); stop it first"
+    fi
     install -d -m 755 "$d"
     install -d -o rabbitmq -g rabbitmq -m 750 "$d/mnesia" "$d/log" "$d/run"
     check_reachable rabbitmq "$d"
