@@ -31,7 +31,7 @@ SERVICES_DIR="$(realpath -m "${SERVICES_DIR:-/tmp/fastapi-template-services}")"
 # Debian puts daemons and their admin tools in sbin, which a non-login PATH may lack.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 export DEBIAN_FRONTEND=noninteractive
-# RabbitMQ's CLI needs this, and only rabbitmq is node rabbit@localhost here.
+# `localhost` always resolves, unlike the machine's hostname; every rabbitmqctl call names this node.
 RABBIT_NODE=rabbit@localhost
 
 # Everything that is not an export line goes to stderr; fd 3 is the real stdout.

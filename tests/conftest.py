@@ -39,8 +39,17 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             target.unlink()
     for args in (
         ("add", "--all"),
-        ("-c", "user.name=Template Tests", "-c", "user.email=tests@example.com",
-         "commit", "--quiet", "--allow-empty", "-m", "snapshot of the working tree"),
+        (
+            "-c",
+            "user.name=Template Tests",
+            "-c",
+            "user.email=tests@example.com",
+            "commit",
+            "--quiet",
+            "--allow-empty",
+            "-m",
+            "snapshot of the working tree",
+        ),
     ):
         _git(*args, cwd=snapshot)
     return snapshot

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -81,6 +83,21 @@ def run(
     return result
 
 
+def run_failing(args: list[str], cwd: Path, *, env: Mapping[str, str]) -> str:
+    """Runs a command that must fail; returns what it printed."""
+    result = subprocess.run(
+        args,
+        cwd=cwd,
+        env={**BASE_ENV, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0, f"`{' '.join(args)}` should have failed:\n{result.stdout}"
+    return result.stdout + result.stderr
+
+
 def uv_sync(project: Path) -> None:
     """Creates the project's .venv with its dev group, from the shared uv cache."""
     run([UV, "sync", "--quiet"], project)
@@ -149,3 +166,53 @@ def stop(process: subprocess.Popen[str], timeout: float) -> int:
         return process.wait(timeout=timeout)
     except subprocess.TimeoutExpired as error:
         raise AssertionError(f"the process ignored SIGTERM for {timeout} s") from error
+
+
+class TcpProxy:
+    """Forwards a loopback port to a server until told to swallow all traffic silently.
+
+    A blackholed database is the hard outage: connections neither fail nor answer, so only
+    a timeout on the client's side ends the wait.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.forwarding = threading.Event()
+        self.forwarding.set()
+        self.closed = threading.Event()
+        self.sockets: list[socket.socket] = []
+
+    def __enter__(self) -> TcpProxy:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.closed.set()
+        self.forwarding.set()
+        for sock in [self.listener, *self.sockets]:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def blackhole(self) -> None:
+        self.forwarding.clear()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                self.forwarding.wait()
+                if self.closed.is_set():
+                    return
+                sink.sendall(chunk)

@@ -13,8 +13,12 @@ from tests.conftest import DEFAULT_ANSWERS
 
 def answers_after_render(template: Path, destination: Path, **answers: str) -> dict[str, str]:
     copier.run_copy(
-        str(template), destination, data={**DEFAULT_ANSWERS, **answers}, defaults=True,
-        vcs_ref="HEAD", quiet=True,
+        str(template),
+        destination,
+        data={**DEFAULT_ANSWERS, **answers},
+        defaults=True,
+        vcs_ref="HEAD",
+        quiet=True,
     )
     recorded: dict[str, str] = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     return recorded
@@ -23,8 +27,13 @@ def answers_after_render(template: Path, destination: Path, **answers: str) -> d
 def refusal(template: Path, destination: Path, **answers: str) -> str:
     with pytest.raises(ValueError, match=r"(?i)validation error|invalid choice") as error:
         copier.run_copy(
-            str(template), destination, data={**DEFAULT_ANSWERS, **answers}, defaults=True,
-            vcs_ref="HEAD", quiet=True, pretend=True,
+            str(template),
+            destination,
+            data={**DEFAULT_ANSWERS, **answers},
+            defaults=True,
+            vcs_ref="HEAD",
+            quiet=True,
+            pretend=True,
         )
     return str(error.value)
 

@@ -27,7 +27,9 @@ def default_project(template: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def rendered_files(project: Path) -> list[Path]:
-    return sorted(path for path in project.rglob("*") if path.is_file() and ".git" not in path.parts)
+    return sorted(
+        path for path in project.rglob("*") if path.is_file() and ".git" not in path.parts
+    )
 
 
 def test_no_template_leftovers(default_project: Path) -> None:
@@ -53,7 +55,17 @@ def test_no_secret_or_local_path_is_rendered(template: Path, default_project: Pa
 
 def test_expected_layout(default_project: Path) -> None:
     package = default_project / "src" / "acme_orders"
-    for module in ("main", "config", "db", "errors", "api", "health", "logging", "middleware", "cli"):
+    for module in (
+        "main",
+        "config",
+        "db",
+        "errors",
+        "api",
+        "health",
+        "logging",
+        "middleware",
+        "cli",
+    ):
         assert (package / f"{module}.py").is_file(), module
     for module in ("router", "schemas", "models", "service", "repository"):
         assert (package / "items" / f"{module}.py").is_file(), module
@@ -74,9 +86,23 @@ def test_rendered_code_passes_ruff_as_is(
 def test_command_line_renders_without_trust(template: Path, tmp_path: Path) -> None:
     destination = tmp_path / "cli"
     result = subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--defaults", "--vcs-ref", "HEAD",
-         "--data", "project_name=Acme Orders", str(template), str(destination)],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            "--data",
+            "project_name=Acme Orders",
+            str(template),
+            str(destination),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
     assert result.returncode == 0, result.stderr

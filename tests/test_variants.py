@@ -1,0 +1,193 @@
+"""Each variant renders, installs, passes its own checks and tests, migrates, and really runs."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.helpers import (
+    UV,
+    TcpProxy,
+    free_port,
+    http,
+    render,
+    run,
+    run_failing,
+    serving,
+    stop,
+    uv_sync,
+)
+from tests.servers import create_database, server_url
+from tests.variants import VARIANTS, variant_id, with_project_name
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(
+            answers, id=variant_id(answers), marks=pytest.mark.xdist_group(variant_id(answers))
+        )
+        for answers in VARIANTS
+    ],
+)
+def variant(request: pytest.FixtureRequest) -> dict[str, Any]:
+    answers: dict[str, Any] = with_project_name(request.param)
+    return answers
+
+
+@pytest.fixture(scope="module")
+def project(
+    variant: dict[str, Any], template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    project = render(template, tmp_path_factory.mktemp(variant_id(variant)) / "project", variant)
+    uv_sync(project)
+    return project
+
+
+def database_url(variant: dict[str, Any], project: Path, purpose: str) -> str:
+    """A fresh, empty database for one use, on the variant's own kind of database."""
+    if variant["database"] == "sqlite":
+        return f"sqlite:///{project / f'{purpose}.db'}"
+    return create_database(
+        variant["database"], f"{purpose}_{variant_id(variant).replace('-', '_')}"
+    )
+
+
+def executable(project: Path) -> str:
+    return str(next((project / ".venv" / "bin").glob("acme-*")))
+
+
+def test_ruff_check(project: Path) -> None:
+    run([UV, "run", "--frozen", "ruff", "check", "--no-fix"], project)
+
+
+def test_ruff_format(project: Path) -> None:
+    run([UV, "run", "--frozen", "ruff", "format", "--check"], project)
+
+
+def test_mypy_strict(project: Path) -> None:
+    run([UV, "run", "--frozen", "mypy"], project)
+
+
+def test_project_tests_pass(variant: dict[str, Any], project: Path) -> None:
+    env = {}
+    if variant["database"] != "sqlite":
+        env["TEST_DATABASE_URL"] = server_url(variant["database"])
+    result = run(
+        [UV, "run", "--frozen", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider"],
+        project,
+        env=env,
+    )
+    assert " passed" in result.stdout
+
+
+def test_migrations_round_trip(variant: dict[str, Any], project: Path) -> None:
+    env = {"APP_DATABASE__URL": database_url(variant, project, "round_trip")}
+    for args in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"], ["check"]):
+        run([UV, "run", "--frozen", "alembic", *args], project, env=env)
+
+
+def test_service_serves_real_http_and_stops_on_sigterm(
+    variant: dict[str, Any], project: Path
+) -> None:
+    env = {
+        "APP_DATABASE__URL": database_url(variant, project, "smoke"),
+        "APP_ENVIRONMENT": "production",
+        "APP_SECRET_KEY": secrets.token_urlsafe(48),
+    }
+    run([executable(project), "migrate"], project, env=env)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    with serving(
+        project, [executable(project), "serve", "--port", str(port)], env, port
+    ) as process:
+        ready, _, _ = http("GET", f"{base}/health/ready")
+        created_status, created_body, created_headers = http(
+            "POST",
+            f"{base}/items",
+            json.dumps({"name": "Smoke"}).encode(),
+            {"Content-Type": "application/json", "X-Request-ID": "smoke-test-1"},
+        )
+        item = json.loads(created_body)
+        read_status, read_body, _ = http("GET", f"{base}/items/{item['id']}")
+        docs_status, docs_body, _ = http("GET", f"{base}/docs")
+        exit_code = stop(process, timeout=10)
+
+    assert ready == 200
+    assert created_status == 201, created_body
+    assert created_headers["x-request-id"] == "smoke-test-1"
+    assert read_status == 200
+    assert json.loads(read_body)["name"] == "Smoke"
+    assert docs_status == 200
+    assert b"swagger-ui-bundle.js" in docs_body
+    assert exit_code == 0
+
+    log_lines = [json.loads(line) for line in (project / "serve.log").read_text().splitlines()]
+    assert any(line.get("request_id") == "smoke-test-1" for line in log_lines)
+    assert any(line["logger"].startswith("uvicorn") for line in log_lines)
+
+
+def test_unreachable_database_fails_fast_with_one_clear_line(
+    variant: dict[str, Any], project: Path
+) -> None:
+    if variant["database"] == "sqlite":
+        url = "sqlite:////nonexistent/folder/service.db"
+    else:
+        # Port 9 (discard) on loopback: nothing listens there.
+        url = urlsplit(server_url(variant["database"]))._replace(netloc="u:p@127.0.0.1:9").geturl()
+    started = time.monotonic()
+
+    output = run_failing([executable(project), "serve"], project, env={"APP_DATABASE__URL": url})
+
+    assert time.monotonic() - started < 15
+    mentions = [line for line in output.splitlines() if "APP_DATABASE__URL" in line]
+    assert len(mentions) == 1, output
+    assert "database_unreachable" in mentions[0]
+    assert "Traceback" not in output
+
+
+def test_production_refuses_to_start_with_a_placeholder_secret(project: Path) -> None:
+    env = {"APP_ENVIRONMENT": "production", "APP_SECRET_KEY": "change-me"}
+
+    output = run_failing([executable(project), "serve"], project, env=env)
+
+    assert "APP_SECRET_KEY" in output
+    assert "Traceback" not in output
+
+
+def test_readiness_is_503_soon_after_the_database_stops_answering(
+    variant: dict[str, Any], project: Path
+) -> None:
+    if variant["database"] == "sqlite":
+        pytest.skip("an embedded database cannot go away while the process runs")
+    url = urlsplit(database_url(variant, project, "outage"))
+    with TcpProxy(url.hostname or "", url.port or 0) as proxy:
+        credentials = url.netloc.rpartition("@")[0]
+        through_proxy = url._replace(netloc=f"{credentials}@127.0.0.1:{proxy.port}")
+        env = {
+            "APP_DATABASE__URL": through_proxy.geturl(),
+            "APP_HEALTH_TIMEOUT_SECONDS": "1",
+        }
+        port = free_port()
+        command = [executable(project), "serve", "--port", str(port)]
+        with serving(project, command, env, port):
+            before, _, _ = http("GET", f"http://127.0.0.1:{port}/health/ready")
+            proxy.blackhole()
+            started = time.monotonic()
+            during, body, headers = http("GET", f"http://127.0.0.1:{port}/health/ready")
+            waited = time.monotonic() - started
+
+    assert before == 200
+    assert during == 503
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["status"] == 503
+    assert waited < 3

@@ -1,0 +1,50 @@
+"""The answer sets the tests render: every value of every option, every pair of values somewhere.
+
+Rendering and checking a variant costs about half a minute, so the full product of the
+options is out of reach as options grow; a pairwise cover keeps the count near the product
+of the two largest option lists while still meeting each pair of values at least once.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations, product
+from typing import Any
+
+OPTIONS: dict[str, list[str]] = {
+    "database": ["sqlite", "postgresql", "mysql"],
+    "python_version": ["3.13", "3.12", "3.11"],
+}
+DEFAULTS = {"database": "sqlite", "python_version": "3.13"}
+
+
+def _pairs(answers: dict[str, str]) -> set[tuple[tuple[str, str], tuple[str, str]]]:
+    return set(combinations(sorted(answers.items()), 2))
+
+
+def pairwise_variants() -> list[dict[str, str]]:
+    """Greedy pairwise cover, starting from the defaults; deterministic."""
+    names = list(OPTIONS)
+    uncovered = set()
+    for first, second in combinations(names, 2):
+        for a, b in product(OPTIONS[first], OPTIONS[second]):
+            uncovered |= _pairs({first: a, second: b})
+    chosen = [dict(DEFAULTS)]
+    uncovered -= _pairs(DEFAULTS)
+    candidates = [dict(zip(names, values, strict=True)) for values in product(*OPTIONS.values())]
+    while uncovered:
+        best = max(candidates, key=lambda answers: len(_pairs(answers) & uncovered))
+        chosen.append(best)
+        uncovered -= _pairs(best)
+    return chosen
+
+
+def variant_id(answers: dict[str, str]) -> str:
+    return "-".join(answers[name].replace(".", "") for name in OPTIONS)
+
+
+def with_project_name(answers: dict[str, str]) -> dict[str, Any]:
+    """Each variant gets its own names, so variants sharing a database server never collide."""
+    return {"project_name": f"Acme {variant_id(answers)}", **answers}
+
+
+VARIANTS = pairwise_variants()
