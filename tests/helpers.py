@@ -216,3 +216,4 @@ class TcpProxy:
                 if self.closed.is_set():
                     return
                 sink.sendall(chunk)
+            sink.shutdown(socket.SHUT_WR)  # pass the end of the stream on
