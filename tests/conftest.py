@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, render, uv_sync
+from tests.variants import variant_id
 
 DEFAULT_ANSWERS = {"project_name": "Acme Orders"}
 
@@ -53,3 +56,24 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ):
         _git(*args, cwd=snapshot)
     return snapshot
+
+
+@pytest.fixture(scope="session")
+def installed_project(
+    template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[dict[str, Any]], Path]:
+    """Renders and installs a variant once per test session, for every test that asks for it.
+
+    Tests of one variant share an xdist group, so they meet the same cache.
+    """
+    projects: dict[str, Path] = {}
+
+    def get(answers: dict[str, Any]) -> Path:
+        key = variant_id(answers)
+        if key not in projects:
+            project = render(template, tmp_path_factory.mktemp(key) / "project", answers)
+            uv_sync(project)
+            projects[key] = project
+        return projects[key]
+
+    return get

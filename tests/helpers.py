@@ -103,6 +103,11 @@ def uv_sync(project: Path) -> None:
     run([UV, "sync", "--quiet"], project)
 
 
+def executable(project: Path) -> str:
+    """The service's own command in the project's environment."""
+    return str(next((project / ".venv" / "bin").glob("acme-*")))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -25,6 +27,15 @@ def server_url(database: str) -> str:
             pytrace=False,
         )
     return url
+
+
+def fresh_database_url(answers: Mapping[str, str], project: Path, purpose: str) -> str:
+    """A new, empty database for one use, of the kind the variant's answers chose."""
+    if answers["database"] == "sqlite":
+        return f"sqlite:///{project / f'{purpose}.db'}"
+    return create_database(
+        answers["database"], f"{purpose}_{project.parent.name}".replace("-", "_")
+    )
 
 
 def create_database(database: str, name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,56 +14,39 @@ import pytest
 
 from tests.helpers import (
     UV,
-    TcpProxy,
+    executable,
     free_port,
     http,
-    render,
     run,
     run_failing,
     serving,
     stop,
-    uv_sync,
 )
-from tests.servers import create_database, server_url
+from tests.servers import fresh_database_url, server_url
 from tests.variants import VARIANTS, variant_id, with_project_name
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(
-    scope="module",
-    params=[
+def variant_params(variants: list[dict[str, str]]) -> list[Any]:
+    """One parameter per variant, its tests kept on one xdist worker (they share its project)."""
+    return [
         pytest.param(
             answers, id=variant_id(answers), marks=pytest.mark.xdist_group(variant_id(answers))
         )
-        for answers in VARIANTS
-    ],
-)
+        for answers in variants
+    ]
+
+
+@pytest.fixture(scope="module", params=variant_params(VARIANTS))
 def variant(request: pytest.FixtureRequest) -> dict[str, Any]:
     answers: dict[str, Any] = with_project_name(request.param)
     return answers
 
 
 @pytest.fixture(scope="module")
-def project(
-    variant: dict[str, Any], template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    project = render(template, tmp_path_factory.mktemp(variant_id(variant)) / "project", variant)
-    uv_sync(project)
-    return project
-
-
-def database_url(variant: dict[str, Any], project: Path, purpose: str) -> str:
-    """A fresh, empty database for one use, on the variant's own kind of database."""
-    if variant["database"] == "sqlite":
-        return f"sqlite:///{project / f'{purpose}.db'}"
-    return create_database(
-        variant["database"], f"{purpose}_{variant_id(variant).replace('-', '_')}"
-    )
-
-
-def executable(project: Path) -> str:
-    return str(next((project / ".venv" / "bin").glob("acme-*")))
+def project(variant: dict[str, Any], installed_project: Callable[[dict[str, Any]], Path]) -> Path:
+    return installed_project(variant)
 
 
 def test_ruff_check(project: Path) -> None:
@@ -90,7 +74,7 @@ def test_project_tests_pass(variant: dict[str, Any], project: Path) -> None:
 
 
 def test_migrations_round_trip(variant: dict[str, Any], project: Path) -> None:
-    env = {"APP_DATABASE__URL": database_url(variant, project, "round_trip")}
+    env = {"APP_DATABASE__URL": fresh_database_url(variant, project, "round_trip")}
     for args in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"], ["check"]):
         run([UV, "run", "--frozen", "alembic", *args], project, env=env)
 
@@ -99,7 +83,7 @@ def test_service_serves_real_http_and_stops_on_sigterm(
     variant: dict[str, Any], project: Path
 ) -> None:
     env = {
-        "APP_DATABASE__URL": database_url(variant, project, "smoke"),
+        "APP_DATABASE__URL": fresh_database_url(variant, project, "smoke"),
         "APP_ENVIRONMENT": "production",
         "APP_SECRET_KEY": secrets.token_urlsafe(48),
     }
@@ -162,32 +146,3 @@ def test_production_refuses_to_start_with_a_placeholder_secret(project: Path) ->
 
     assert "APP_SECRET_KEY" in output
     assert "Traceback" not in output
-
-
-def test_readiness_is_503_soon_after_the_database_stops_answering(
-    variant: dict[str, Any], project: Path
-) -> None:
-    if variant["database"] == "sqlite":
-        pytest.skip("an embedded database cannot go away while the process runs")
-    url = urlsplit(database_url(variant, project, "outage"))
-    with TcpProxy(url.hostname or "", url.port or 0) as proxy:
-        credentials = url.netloc.rpartition("@")[0]
-        through_proxy = url._replace(netloc=f"{credentials}@127.0.0.1:{proxy.port}")
-        env = {
-            "APP_DATABASE__URL": through_proxy.geturl(),
-            "APP_HEALTH_TIMEOUT_SECONDS": "1",
-        }
-        port = free_port()
-        command = [executable(project), "serve", "--port", str(port)]
-        with serving(project, command, env, port):
-            before, _, _ = http("GET", f"http://127.0.0.1:{port}/health/ready")
-            proxy.blackhole()
-            started = time.monotonic()
-            during, body, headers = http("GET", f"http://127.0.0.1:{port}/health/ready")
-            waited = time.monotonic() - started
-
-    assert before == 200
-    assert during == 503
-    assert headers["content-type"] == "application/problem+json"
-    assert json.loads(body)["status"] == 503
-    assert waited < 3
