@@ -43,14 +43,27 @@ def test_no_template_leftovers(default_project: Path) -> None:
         assert text.strip() or path.name == "__init__.py", f"empty file {path}"
 
 
-def test_no_secret_or_local_path_is_rendered(template: Path, default_project: Path) -> None:
-    assert not (default_project / ".env").exists()
-    for path in rendered_files(default_project):
-        if path.name == ".copier-answers.yml":
-            continue  # records the template's location on purpose
-        text = path.read_text()
-        assert str(ROOT) not in text, path
-        assert str(template) not in text, path
+def test_no_secret_or_local_path_is_tracked(template: Path, default_project: Path) -> None:
+    run(["git", "init", "--quiet"], default_project)
+    run(["git", "add", "--all"], default_project)
+    tracked = run(["git", "ls-files"], default_project).stdout.split()
+
+    assert ".env" not in tracked, "the generated secrets stay out of version control"
+    secret = re.search(r"^APP_SECRET_KEY=([0-9a-f]{64})$", (default_project / ".env").read_text(), re.M)
+    assert secret, "the local .env gets a random 256-bit secret"
+    for name in tracked:
+        text = (default_project / name).read_text()
+        assert secret.group(1) not in text, name
+        if name != ".copier-answers.yml":  # records the template's location on purpose
+            assert str(ROOT) not in text, name
+            assert str(template) not in text, name
+
+
+def test_each_render_gets_its_own_secret(template: Path, tmp_path: Path) -> None:
+    first = render(template, tmp_path / "first", DEFAULT_ANSWERS) / ".env"
+    second = render(template, tmp_path / "second", DEFAULT_ANSWERS) / ".env"
+
+    assert first.read_text() != second.read_text()
 
 
 def test_expected_layout(default_project: Path) -> None:
