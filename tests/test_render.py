@@ -21,9 +21,22 @@ LONG_NAMES = {
 }
 
 
+DATABASES = ["sqlite", "postgresql", "mysql"]
+# Words that belong to one database answer and must not appear in another's project.
+DATABASE_WORDS = {"sqlite": "aiosqlite", "postgresql": "asyncpg", "mysql": "asyncmy"}
+
+
 @pytest.fixture(scope="module")
 def default_project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return render(template, tmp_path_factory.mktemp("render") / "acme-orders", DEFAULT_ANSWERS)
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def database_project(
+    request: pytest.FixtureRequest, template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    answers = {**DEFAULT_ANSWERS, "database": request.param}
+    return render(template, tmp_path_factory.mktemp(request.param) / "acme-orders", answers)
 
 
 def rendered_files(project: Path) -> list[Path]:
@@ -32,8 +45,8 @@ def rendered_files(project: Path) -> list[Path]:
     )
 
 
-def test_no_template_leftovers(default_project: Path) -> None:
-    for path in rendered_files(default_project):
+def test_no_template_leftovers(database_project: Path) -> None:
+    for path in rendered_files(database_project):
         assert path.suffix != ".jinja", path
         if path.suffix == ".mako":
             continue  # Alembic's own template for new revisions
@@ -49,7 +62,9 @@ def test_no_secret_or_local_path_is_tracked(template: Path, default_project: Pat
     tracked = run(["git", "ls-files"], default_project).stdout.split()
 
     assert ".env" not in tracked, "the generated secrets stay out of version control"
-    secret = re.search(r"^APP_SECRET_KEY=([0-9a-f]{64})$", (default_project / ".env").read_text(), re.M)
+    secret = re.search(
+        r"^APP_SECRET_KEY=([0-9a-f]{64})$", (default_project / ".env").read_text(), re.M
+    )
     assert secret, "the local .env gets a random 256-bit secret"
     for name in tracked:
         text = (default_project / name).read_text()
@@ -122,9 +137,29 @@ def test_command_line_renders_without_trust(template: Path, tmp_path: Path) -> N
     assert (destination / "src" / "acme_orders" / "main.py").is_file()
 
 
-def test_dockerfile_passes_hadolint(default_project: Path) -> None:
-    run(["hadolint", "--no-color", "Dockerfile"], default_project)
+def test_nothing_of_another_database_is_rendered(database_project: Path) -> None:
+    chosen = database_project.joinpath(".copier-answers.yml").read_text()
+    database = next(name for name in DATABASES if f"database: {name}" in chosen)
+    assert (database_project / "src" / "acme_orders" / "sqlite.py").exists() == (
+        database == "sqlite"
+    )
+    for other, word in DATABASE_WORDS.items():
+        if other == database:
+            continue
+        for path in rendered_files(database_project):
+            assert word not in path.read_text(), f"{word} in {path} of a {database} project"
 
 
-def test_ci_workflow_passes_actionlint(default_project: Path) -> None:
-    run(["actionlint", "-no-color", ".github/workflows/ci.yml"], default_project)
+def test_dockerfile_passes_hadolint(database_project: Path) -> None:
+    run(["hadolint", "--no-color", "Dockerfile"], database_project)
+
+
+def test_ci_workflow_passes_actionlint(database_project: Path) -> None:
+    run(["actionlint", "-no-color", ".github/workflows/ci.yml"], database_project)
+
+
+def test_compose_file_follows_the_compose_spec(database_project: Path) -> None:
+    run(
+        ["check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml"],
+        database_project,
+    )
