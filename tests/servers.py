@@ -14,15 +14,19 @@ from urllib.parse import urlsplit
 
 import pytest
 
-SERVER_VARIABLES = {"postgresql": "TEST_POSTGRESQL_URL", "mysql": "TEST_MARIADB_URL"}
+SERVER_VARIABLES = {
+    "postgresql": "TEST_POSTGRESQL_URL",
+    "mysql": "TEST_MARIADB_URL",
+    "redis": "TEST_REDIS_URL",
+}
 
 
-def server_url(database: str) -> str:
-    variable = SERVER_VARIABLES[database]
+def server_url(server: str) -> str:
+    variable = SERVER_VARIABLES[server]
     url = os.environ.get(variable)
     if not url:
         pytest.fail(
-            f"The {database} variants need a real server: set {variable}, for example with "
+            f"The {server} variants need a real server: set {variable}, for example with "
             '`eval "$(scripts/services.sh up)"`.',
             pytrace=False,
         )
@@ -61,3 +65,21 @@ def create_database(database: str, name: str) -> str:
             capture_output=True,
         )
     return parts._replace(path=f"/{name}").geturl()
+
+
+def service_env(answers: Mapping[str, str], project: Path, purpose: str) -> dict[str, str]:
+    """Settings that point a variant's service at a fresh database and its other servers."""
+    env = {"APP_DATABASE__URL": fresh_database_url(answers, project, purpose)}
+    if answers["cache"] == "redis":
+        env["APP_CACHE__URL"] = server_url("redis")
+    return env
+
+
+def servers_for_tests(answers: Mapping[str, str]) -> dict[str, str]:
+    """The servers a variant's own test suite reads from TEST_* variables."""
+    env = {}
+    if answers["database"] != "sqlite":
+        env["TEST_DATABASE_URL"] = server_url(answers["database"])
+    if answers["cache"] == "redis":
+        env["TEST_REDIS_URL"] = server_url("redis")
+    return env

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.helpers import TcpProxy, executable, free_port, http, serving
-from tests.servers import fresh_database_url
+from tests.servers import fresh_database_url, service_env
 from tests.test_variants import variant_params
 from tests.variants import VARIANTS, with_project_name
 
@@ -40,6 +40,7 @@ def test_readiness_is_503_soon_after_the_database_stops_answering(
         credentials = url.netloc.rpartition("@")[0]
         through_proxy = url._replace(netloc=f"{credentials}@127.0.0.1:{proxy.port}")
         env = {
+            **service_env(variant, project, "unused"),
             "APP_DATABASE__URL": through_proxy.geturl(),
             "APP_HEALTH_TIMEOUT_SECONDS": "1",
         }

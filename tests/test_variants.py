@@ -22,7 +22,7 @@ from tests.helpers import (
     serving,
     stop,
 )
-from tests.servers import fresh_database_url, server_url
+from tests.servers import server_url, servers_for_tests, service_env
 from tests.variants import VARIANTS, variant_id, with_project_name
 
 pytestmark = pytest.mark.slow
@@ -62,9 +62,7 @@ def test_mypy_strict(project: Path) -> None:
 
 
 def test_project_tests_pass(variant: dict[str, Any], project: Path) -> None:
-    env = {}
-    if variant["database"] != "sqlite":
-        env["TEST_DATABASE_URL"] = server_url(variant["database"])
+    env = servers_for_tests(variant)
     result = run(
         [UV, "run", "--frozen", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider"],
         project,
@@ -74,7 +72,7 @@ def test_project_tests_pass(variant: dict[str, Any], project: Path) -> None:
 
 
 def test_migrations_round_trip(variant: dict[str, Any], project: Path) -> None:
-    env = {"APP_DATABASE__URL": fresh_database_url(variant, project, "round_trip")}
+    env = service_env(variant, project, "round_trip")
     for args in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"], ["check"]):
         run([UV, "run", "--frozen", "alembic", *args], project, env=env)
 
@@ -83,7 +81,7 @@ def test_service_serves_real_http_and_stops_on_sigterm(
     variant: dict[str, Any], project: Path
 ) -> None:
     env = {
-        "APP_DATABASE__URL": fresh_database_url(variant, project, "smoke"),
+        **service_env(variant, project, "smoke"),
         "APP_ENVIRONMENT": "production",
         "APP_SECRET_KEY": secrets.token_urlsafe(48),
     }
@@ -130,7 +128,9 @@ def test_unreachable_database_fails_fast_with_one_clear_line(
         url = urlsplit(server_url(variant["database"]))._replace(netloc="u:p@127.0.0.1:9").geturl()
     started = time.monotonic()
 
-    output = run_failing([executable(project), "serve"], project, env={"APP_DATABASE__URL": url})
+    env = {**service_env(variant, project, "unused"), "APP_DATABASE__URL": url}
+
+    output = run_failing([executable(project), "serve"], project, env=env)
 
     assert time.monotonic() - started < 15
     mentions = [line for line in output.splitlines() if "APP_DATABASE__URL" in line]

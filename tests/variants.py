@@ -12,9 +12,10 @@ from typing import Any
 
 OPTIONS: dict[str, list[str]] = {
     "database": ["sqlite", "postgresql", "mysql"],
+    "cache": ["memory", "redis", "none"],
     "python_version": ["3.13", "3.12", "3.11"],
 }
-DEFAULTS = {"database": "sqlite", "python_version": "3.13"}
+DEFAULTS = {"database": "sqlite", "cache": "memory", "python_version": "3.13"}
 
 
 def _pairs(answers: dict[str, str]) -> set[tuple[tuple[str, str], tuple[str, str]]]:
