@@ -21,9 +21,14 @@ LONG_NAMES = {
 }
 
 
-DATABASES = ["sqlite", "postgresql", "mysql"]
-# Words that belong to one database answer and must not appear in another's project.
-DATABASE_WORDS = {"sqlite": "aiosqlite", "postgresql": "asyncpg", "mysql": "asyncmy"}
+# Words that belong to one answer and must not appear in a project rendered with another.
+ANSWER_WORDS = {
+    "database": {"sqlite": ["aiosqlite"], "postgresql": ["asyncpg"], "mysql": ["asyncmy"]},
+    "cache": {"memory": ["cachetools"], "redis": ["redis", "Redis"], "none": []},
+}
+# Words every answer but one ("none") brings along.
+FEATURE_WORDS = {"cache": ["ratelimit", "RateLimit", "ETag"]}
+SINGLE_ANSWERS = [(option, value) for option, values in ANSWER_WORDS.items() for value in values]
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +36,17 @@ def default_project(template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return render(template, tmp_path_factory.mktemp("render") / "acme-orders", DEFAULT_ANSWERS)
 
 
-@pytest.fixture(scope="module", params=DATABASES)
-def database_project(
+@pytest.fixture(scope="module", params=SINGLE_ANSWERS, ids=[f"{o}-{v}" for o, v in SINGLE_ANSWERS])
+def answer_project(
     request: pytest.FixtureRequest, template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    answers = {**DEFAULT_ANSWERS, "database": request.param}
-    return render(template, tmp_path_factory.mktemp(request.param) / "acme-orders", answers)
+) -> tuple[str, str, Path]:
+    """A project rendered with the defaults and one answer changed."""
+    option, value = request.param
+    answers = {**DEFAULT_ANSWERS, option: value}
+    project = render(
+        template, tmp_path_factory.mktemp(f"{option}-{value}") / "acme-orders", answers
+    )
+    return option, value, project
 
 
 def rendered_files(project: Path) -> list[Path]:
@@ -45,8 +55,8 @@ def rendered_files(project: Path) -> list[Path]:
     )
 
 
-def test_no_template_leftovers(database_project: Path) -> None:
-    for path in rendered_files(database_project):
+def test_no_template_leftovers(answer_project: tuple[str, str, Path]) -> None:
+    for path in rendered_files(answer_project[2]):
         assert path.suffix != ".jinja", path
         if path.suffix == ".mako":
             continue  # Alembic's own template for new revisions
@@ -137,29 +147,43 @@ def test_command_line_renders_without_trust(template: Path, tmp_path: Path) -> N
     assert (destination / "src" / "acme_orders" / "main.py").is_file()
 
 
-def test_nothing_of_another_database_is_rendered(database_project: Path) -> None:
-    chosen = database_project.joinpath(".copier-answers.yml").read_text()
-    database = next(name for name in DATABASES if f"database: {name}" in chosen)
-    assert (database_project / "src" / "acme_orders" / "sqlite.py").exists() == (
-        database == "sqlite"
-    )
-    for other, word in DATABASE_WORDS.items():
-        if other == database:
-            continue
-        for path in rendered_files(database_project):
-            assert word not in path.read_text(), f"{word} in {path} of a {database} project"
+def test_nothing_of_another_answer_is_rendered(answer_project: tuple[str, str, Path]) -> None:
+    option, value, project = answer_project
+    unwanted = [
+        word for other, words in ANSWER_WORDS[option].items() if other != value for word in words
+    ]
+    if value == "none":
+        unwanted += FEATURE_WORDS.get(option, [])
+    for path in rendered_files(project):
+        text = path.read_text()
+        for word in unwanted:
+            assert word not in text, f"{word!r} in {path.name} of a {option}={value} project"
 
 
-def test_dockerfile_passes_hadolint(database_project: Path) -> None:
-    run(["hadolint", "--no-color", "Dockerfile"], database_project)
+def test_only_the_chosen_answers_have_modules(answer_project: tuple[str, str, Path]) -> None:
+    option, value, project = answer_project
+    package = project / "src" / "acme_orders"
+    if option == "database":
+        assert (package / "sqlite.py").exists() == (value == "sqlite")
+    if option == "cache":
+        for module in (
+            package / "cache.py",
+            package / "ratelimit.py",
+            package / "items" / "caching.py",
+        ):
+            assert module.exists() == (value != "none"), module
 
 
-def test_ci_workflow_passes_actionlint(database_project: Path) -> None:
-    run(["actionlint", "-no-color", ".github/workflows/ci.yml"], database_project)
+def test_dockerfile_passes_hadolint(answer_project: tuple[str, str, Path]) -> None:
+    run(["hadolint", "--no-color", "Dockerfile"], answer_project[2])
 
 
-def test_compose_file_follows_the_compose_spec(database_project: Path) -> None:
+def test_ci_workflow_passes_actionlint(answer_project: tuple[str, str, Path]) -> None:
+    run(["actionlint", "-no-color", ".github/workflows/ci.yml"], answer_project[2])
+
+
+def test_compose_file_follows_the_compose_spec(answer_project: tuple[str, str, Path]) -> None:
     run(
         ["check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml"],
-        database_project,
+        answer_project[2],
     )
