@@ -1,0 +1,286 @@
+"""`copier update` from the previous release: nothing lost, nothing conflicting, answers changeable.
+
+Copier exits 0 even when it leaves conflicts, so every update here is followed by a search for
+unmerged index entries, `*.rej` files and conflict markers.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+
+from tests.helpers import UV, render, run, uv_sync
+from tests.servers import servers_for_tests
+
+pytestmark = pytest.mark.slow
+
+RELEASE = re.compile(r"^## (v\d+\.\d+\.\d+) \(commit ([0-9a-f]{7,40})\)", re.MULTILINE)
+ANSWER_SETS = {
+    "defaults": {"project_name": "Acme Orders"},
+    "postgresql-redis": {"project_name": "Acme Orders", "database": "postgresql", "cache": "redis"},
+    "mysql-no-cache": {
+        "project_name": "Acme Orders",
+        "database": "mysql",
+        "cache": "none",
+        "python_version": "3.11",
+    },
+}
+# What differs between two renders of the same answers by design.
+IGNORED = {".git", ".env", ".copier-answers.yml"}
+
+
+@pytest.fixture(scope="module")
+def previous_release(template: Path) -> str:
+    """The newest release in CHANGELOG.md, tagged in the template snapshot if the tag is missing."""
+    releases = RELEASE.findall((template / "CHANGELOG.md").read_text())
+    if not releases:
+        pytest.fail("CHANGELOG.md names no release to update from", pytrace=False)
+    tag, commit = releases[0]
+    tags = run(["git", "tag", "--list", tag], template).stdout.split()
+    if tag not in tags:
+        run(["git", "tag", tag, commit], template)
+    return str(tag)
+
+
+def git_commit_all(project: Path, message: str) -> None:
+    run(["git", "add", "--all"], project)
+    run(
+        [
+            "git",
+            "-c",
+            "user.name=Tests",
+            "-c",
+            "user.email=tests@example.com",
+            "commit",
+            "--quiet",
+            "--allow-empty",
+            "-m",
+            message,
+        ],
+        project,
+    )
+
+
+def generate_from(template: Path, ref: str, destination: Path, answers: dict[str, Any]) -> Path:
+    copier.run_copy(
+        str(template),
+        destination,
+        data=answers,
+        defaults=True,
+        vcs_ref=ref,
+        quiet=True,
+        unsafe=False,
+    )
+    run(["git", "init", "--quiet"], destination)
+    git_commit_all(destination, "generated")
+    return destination
+
+
+def update(project: Path, data: dict[str, Any] | None = None) -> None:
+    copier.run_update(
+        project,
+        data=data or {},
+        defaults=True,
+        overwrite=True,
+        vcs_ref="HEAD",
+        quiet=True,
+        unsafe=False,
+    )
+    assert_no_conflicts(project)
+
+
+def assert_no_conflicts(project: Path) -> None:
+    unmerged = run(["git", "ls-files", "--unmerged"], project).stdout
+    assert not unmerged, f"unmerged files:\n{unmerged}"
+    rejects = [path for path in project.rglob("*.rej") if ".git" not in path.parts]
+    assert not rejects, f"rejected hunks: {rejects}"
+    markers = subprocess.run(
+        ["git", "grep", "-lE", "^(<<<<<<<|>>>>>>>) "],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert not markers, f"conflict markers in: {markers}"
+
+
+def differences(left: Path, right: Path) -> list[str]:
+    found: list[str] = []
+
+    def walk(comparison: filecmp.dircmp[str], prefix: str) -> None:
+        for name in comparison.left_only + comparison.right_only + comparison.diff_files:
+            if name not in IGNORED:
+                found.append(prefix + name)
+        for name, sub in comparison.subdirs.items():
+            if name not in IGNORED:
+                walk(sub, f"{prefix}{name}/")
+
+    walk(filecmp.dircmp(left, right, ignore=[".git", "__pycache__"]), "")
+    return found
+
+
+def answers_without_commit(project: Path) -> list[str]:
+    lines = (project / ".copier-answers.yml").read_text().splitlines()
+    return [line for line in lines if not line.startswith("_commit:")]
+
+
+@pytest.mark.parametrize("answers", ANSWER_SETS.values(), ids=ANSWER_SETS.keys())
+def test_update_without_edits_equals_a_fresh_render(
+    template: Path, previous_release: str, tmp_path: Path, answers: dict[str, Any]
+) -> None:
+    project = generate_from(template, previous_release, tmp_path / "project", answers)
+
+    update(project)
+
+    fresh = render(template, tmp_path / "fresh", answers)
+    assert differences(project, fresh) == []
+    assert answers_without_commit(project) == answers_without_commit(fresh)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_user_edits_survive_an_update_and_the_tests_still_pass(
+    template: Path, previous_release: str, tmp_path: Path
+) -> None:
+    project = generate_from(
+        template, previous_release, tmp_path / "project", ANSWER_SETS["defaults"]
+    )
+    package = project / "src" / "acme_orders"
+    (package / "status.py").write_text(
+        '"""An endpoint of the project\'s own."""\n\nfrom fastapi import APIRouter\n\n'
+        'router = APIRouter()\n\n\n@router.get("/status")\nasync def status() -> dict[str, str]:\n'
+        '    return {"status": "fine"}\n'
+    )
+    edit(package / "config.py", 'log_level: str = "INFO"', 'log_level: str = "WARNING"')
+    edit(
+        project / "pyproject.toml",
+        '    "alembic>=1.16",\n',
+        '    "alembic>=1.16",\n    "tenacity>=8",\n',
+    )
+    edit(project / "README.md", "## Run it\n", "## Run it\n\nOur team runs it on Fridays only.\n")
+    git_commit_all(project, "our own changes")
+
+    update(project)
+
+    assert (package / "status.py").read_text().endswith('return {"status": "fine"}\n')
+    assert 'log_level: str = "WARNING"' in (package / "config.py").read_text()
+    assert '"tenacity>=8"' in (project / "pyproject.toml").read_text()
+    assert "Our team runs it on Fridays only." in (project / "README.md").read_text()
+    uv_sync(project)
+    run([UV, "run", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider"], project)
+
+
+ANSWER_CHANGES = {
+    "drop-the-cache": ({"cache": "none"}, ["src/acme_orders/cache.py"], []),
+    "postgresql-and-redis": (
+        {"database": "postgresql", "cache": "redis"},
+        ["src/acme_orders/sqlite.py"],
+        ["src/acme_orders/cache.py"],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "gone", "present"), ANSWER_CHANGES.values(), ids=ANSWER_CHANGES.keys()
+)
+def test_changing_answers_during_an_update_renders_the_new_variant(
+    template: Path,
+    previous_release: str,
+    tmp_path: Path,
+    data: dict[str, str],
+    gone: list[str],
+    present: list[str],
+) -> None:
+    answers = {**ANSWER_SETS["defaults"]}
+    project = generate_from(template, previous_release, tmp_path / "project", answers)
+
+    update(project, data)
+
+    for name in gone:
+        assert not (project / name).exists(), name
+    for name in present:
+        assert (project / name).exists(), name
+    assert differences(project, render(template, tmp_path / "fresh", {**answers, **data})) == []
+    uv_sync(project)
+    for check in (["ruff", "check", "--no-fix"], ["ruff", "format", "--check"], ["mypy"]):
+        run([UV, "run", "--frozen", *check], project)
+    run(
+        [UV, "run", "--frozen", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider"],
+        project,
+        env=servers_for_tests({"database": "sqlite", "cache": "memory", **data}),
+    )
+
+
+def set_answer(project: Path, key: str, value: str) -> None:
+    answers = project / ".copier-answers.yml"
+    lines = [
+        f"{key}: {value}" if line.startswith(f"{key}:") else line
+        for line in answers.read_text().splitlines()
+    ]
+    answers.write_text("\n".join(lines) + "\n")
+    git_commit_all(project, f"fix {key}")
+
+
+def failed_update_message(project: Path) -> str:
+    with pytest.raises(ValueError) as failure:  # noqa: PT011 - copier's errors are ValueErrors
+        copier.run_update(project, defaults=True, overwrite=True, quiet=True, unsafe=False)
+    return str(failure.value)
+
+
+def test_a_relative_template_path_fails_as_the_readme_says_and_its_fix_works(
+    template: Path, previous_release: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(["git", "clone", "--quiet", str(template), str(tmp_path / "template")], tmp_path)
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    generate_from(Path("../template"), previous_release, Path("project"), ANSWER_SETS["defaults"])
+    project = tmp_path / "work" / "project"
+    monkeypatch.chdir(project)
+
+    message = failed_update_message(Path())
+
+    guide = (
+        render(template, tmp_path / "fresh", ANSWER_SETS["defaults"]) / "README.md"
+    ).read_text()
+    assert message in guide, "the rendered README names the error and its fix"
+    set_answer(project, "_src_path", str(template))
+    update(project)
+
+
+def test_a_project_from_a_dirty_template_fails_as_the_readme_says_and_its_fix_works(
+    template: Path, previous_release: str, tmp_path: Path
+) -> None:
+    dirty = tmp_path / "dirty-template"
+    subprocess.run(["git", "clone", "--quiet", str(template), str(dirty)], check=True)
+    run(["git", "tag", "--force", previous_release, previous_release], dirty)
+    with (dirty / "template" / ".dockerignore").open("a") as ignore:
+        ignore.write("experiments/\n")
+    with pytest.warns(Warning, match="Dirty template"):
+        project = generate_from(dirty, "HEAD", tmp_path / "project", ANSWER_SETS["defaults"])
+    run(["git", "checkout", "--", "."], dirty)  # the experiment is gone; its commit never existed
+    recorded = next(
+        line.split(": ", 1)[1]
+        for line in (project / ".copier-answers.yml").read_text().splitlines()
+        if line.startswith("_commit:")
+    )
+
+    message = failed_update_message(project)
+
+    assert "Unknown revision" in message
+    guide = (
+        render(template, tmp_path / "fresh", ANSWER_SETS["defaults"]) / "README.md"
+    ).read_text()
+    assert "Unknown revision:" in guide, "the rendered README names the error and its fix"
+    set_answer(project, "_commit", recorded.split("-")[0])
+    update(project)
+    assert "experiments/" in (project / ".dockerignore").read_text()
