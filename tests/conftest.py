@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT, render, uv_sync
+from tests.helpers import ROOT, git_commit_all, render, uv_sync
 from tests.variants import variant_id
 
 DEFAULT_ANSWERS = {"project_name": "Acme Orders"}
@@ -40,21 +40,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copy2(source, target)
         elif target.exists():
             target.unlink()
-    for args in (
-        ("add", "--all"),
-        (
-            "-c",
-            "user.name=Template Tests",
-            "-c",
-            "user.email=tests@example.com",
-            "commit",
-            "--quiet",
-            "--allow-empty",
-            "-m",
-            "snapshot of the working tree",
-        ),
-    ):
-        _git(*args, cwd=snapshot)
+    git_commit_all(snapshot, "snapshot of the working tree")
     return snapshot
 
 
@@ -77,3 +63,9 @@ def installed_project(
         return projects[key]
 
     return get
+
+
+@pytest.fixture(scope="module")
+def project(variant: dict[str, Any], installed_project: Callable[[dict[str, Any]], Path]) -> Path:
+    """The installed project of the module's `variant` fixture."""
+    return installed_project(variant)

@@ -98,6 +98,13 @@ def run_failing(args: list[str], cwd: Path, *, env: Mapping[str, str]) -> str:
     return result.stdout + result.stderr
 
 
+def git_commit_all(repository: Path, message: str) -> None:
+    """Commits the whole work tree, with an identity of its own (CI machines have none)."""
+    run(["git", "add", "--all"], repository)
+    identity = ["-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
+    run(["git", *identity, "commit", "--quiet", "--allow-empty", "-m", message], repository)
+
+
 def uv_sync(project: Path) -> None:
     """Creates the project's .venv with its dev group, from the shared uv cache."""
     run([UV, "sync", "--quiet"], project)

@@ -6,7 +6,7 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,7 @@ import pytest
 
 from tests.helpers import executable, free_port, http, run, serving, stop
 from tests.servers import fresh_database_url
-from tests.test_variants import variant_params
-from tests.variants import VARIANTS, with_project_name
+from tests.variants import VARIANTS, variant_params
 
 pytestmark = pytest.mark.slow
 
@@ -25,13 +24,8 @@ REDIS_VARIANTS = [answers for answers in VARIANTS if answers["cache"] == "redis"
 
 @pytest.fixture(scope="module", params=variant_params(REDIS_VARIANTS[:1]))
 def variant(request: pytest.FixtureRequest) -> dict[str, Any]:
-    answers: dict[str, Any] = with_project_name(request.param)
+    answers: dict[str, Any] = request.param
     return answers
-
-
-@pytest.fixture(scope="module")
-def project(variant: dict[str, Any], installed_project: Callable[[dict[str, Any]], Path]) -> Path:
-    return installed_project(variant)
 
 
 @contextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,8 +12,7 @@ import pytest
 
 from tests.helpers import TcpProxy, executable, free_port, http, serving
 from tests.servers import fresh_database_url, service_env
-from tests.test_variants import variant_params
-from tests.variants import VARIANTS, with_project_name
+from tests.variants import VARIANTS, variant_params
 
 pytestmark = pytest.mark.slow
 
@@ -23,13 +21,8 @@ SERVER_VARIANTS = [answers for answers in VARIANTS if answers["database"] != "sq
 
 @pytest.fixture(scope="module", params=variant_params(SERVER_VARIANTS))
 def variant(request: pytest.FixtureRequest) -> dict[str, Any]:
-    answers: dict[str, Any] = with_project_name(request.param)
+    answers: dict[str, Any] = request.param
     return answers
-
-
-@pytest.fixture(scope="module")
-def project(variant: dict[str, Any], installed_project: Callable[[dict[str, Any]], Path]) -> Path:
-    return installed_project(variant)
 
 
 def test_readiness_is_503_soon_after_the_database_stops_answering(

@@ -15,7 +15,7 @@ from typing import Any
 import copier
 import pytest
 
-from tests.helpers import UV, render, run, uv_sync
+from tests.helpers import UV, git_commit_all, render, run, uv_sync
 from tests.servers import servers_for_tests
 
 pytestmark = pytest.mark.slow
@@ -46,25 +46,6 @@ def previous_release(template: Path) -> str:
     if tag not in tags:
         run(["git", "tag", tag, commit], template)
     return str(tag)
-
-
-def git_commit_all(project: Path, message: str) -> None:
-    run(["git", "add", "--all"], project)
-    run(
-        [
-            "git",
-            "-c",
-            "user.name=Tests",
-            "-c",
-            "user.email=tests@example.com",
-            "commit",
-            "--quiet",
-            "--allow-empty",
-            "-m",
-            message,
-        ],
-        project,
-    )
 
 
 def generate_from(template: Path, ref: str, destination: Path, answers: dict[str, Any]) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,30 +22,15 @@ from tests.helpers import (
     stop,
 )
 from tests.servers import server_url, servers_for_tests, service_env
-from tests.variants import VARIANTS, variant_id, with_project_name
+from tests.variants import VARIANTS, variant_params
 
 pytestmark = pytest.mark.slow
 
 
-def variant_params(variants: list[dict[str, str]]) -> list[Any]:
-    """One parameter per variant, its tests kept on one xdist worker (they share its project)."""
-    return [
-        pytest.param(
-            answers, id=variant_id(answers), marks=pytest.mark.xdist_group(variant_id(answers))
-        )
-        for answers in variants
-    ]
-
-
 @pytest.fixture(scope="module", params=variant_params(VARIANTS))
 def variant(request: pytest.FixtureRequest) -> dict[str, Any]:
-    answers: dict[str, Any] = with_project_name(request.param)
+    answers: dict[str, Any] = request.param
     return answers
-
-
-@pytest.fixture(scope="module")
-def project(variant: dict[str, Any], installed_project: Callable[[dict[str, Any]], Path]) -> Path:
-    return installed_project(variant)
 
 
 def test_ruff_check(project: Path) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from itertools import combinations, product
 from typing import Any
 
+import pytest
+
 OPTIONS: dict[str, list[str]] = {
     "database": ["sqlite", "postgresql", "mysql"],
     "cache": ["memory", "redis", "none"],
@@ -49,3 +51,16 @@ def with_project_name(answers: dict[str, str]) -> dict[str, Any]:
 
 
 VARIANTS = pairwise_variants()
+
+
+def variant_params(variants: list[dict[str, str]]) -> list[Any]:
+    """One pytest parameter per variant, named; a variant's tests share one xdist worker,
+    which renders and installs its project once."""
+    return [
+        pytest.param(
+            with_project_name(answers),
+            id=variant_id(answers),
+            marks=pytest.mark.xdist_group(variant_id(answers)),
+        )
+        for answers in variants
+    ]
