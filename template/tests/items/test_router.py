@@ -167,3 +167,16 @@ async def test_delete_unknown_item_is_404(client: AsyncClient) -> None:
     response = await client.delete(f"/items/{uuid.uuid4()}")
 
     assert response.status_code == 404
+
+
+async def test_nul_characters_are_refused_not_stored(client: AsyncClient) -> None:
+    response = await client.post("/items", json={"name": "nul", "description": "a\u0000b"})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["location"] == "body.description"
+
+
+async def test_a_blank_name_is_refused(client: AsyncClient) -> None:
+    response = await client.post("/items", json={"name": " \n\t "})
+
+    assert response.status_code == 422
