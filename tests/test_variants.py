@@ -102,6 +102,39 @@ def test_service_serves_real_http_and_stops_on_sigterm(
     assert any(line["logger"].startswith("uvicorn") for line in log_lines)
 
 
+def test_generated_requests_never_get_a_server_error(
+    variant: dict[str, Any], project: Path
+) -> None:
+    """Schemathesis sends schema-valid and invalid requests; none may end in a 5xx."""
+    env = {
+        **service_env(variant, project, "fuzz"),
+        "APP_RATE_LIMIT__PER_CLIENT": "1000000/minute",
+        "APP_LOG_LEVEL": "WARNING",
+    }
+    run([executable(project), "migrate"], project, env=env)
+    port = free_port()
+    command = [executable(project), "serve", "--port", str(port)]
+
+    with serving(project, command, env, port):
+        run(
+            [
+                "st",
+                "run",
+                f"http://127.0.0.1:{port}/openapi.json",
+                "--checks",
+                "not_a_server_error",
+                "--max-examples",
+                "30",
+                "--seed",
+                "20261126",
+                "--generation-deterministic",
+                "--request-timeout",
+                "10",
+            ],
+            project,
+        )
+
+
 def test_unreachable_database_fails_fast_with_one_clear_line(
     variant: dict[str, Any], project: Path
 ) -> None:

@@ -105,9 +105,11 @@ async def test_list_items_sorts_descending(client: AsyncClient) -> None:
 async def test_list_items_refuses_unknown_sort_and_oversized_limit(client: AsyncClient) -> None:
     bad_sort = await client.get("/items", params={"sort": "description"})
     too_many = await client.get("/items", params={"limit": 101})
+    too_deep = await client.get("/items", params={"offset": 2**64})
 
     assert bad_sort.status_code == 422
     assert too_many.status_code == 422
+    assert too_deep.status_code == 422
 
 
 async def test_update_item_changes_only_sent_fields(client: AsyncClient) -> None:
