@@ -111,7 +111,16 @@ def test_expected_layout(default_project: Path) -> None:
     assert list((default_project / "migrations" / "versions").glob("20*_create_item_table.py"))
 
 
-@pytest.mark.parametrize("answers", [DEFAULT_ANSWERS, LONG_NAMES], ids=["default", "long-names"])
+@pytest.mark.parametrize(
+    "answers",
+    [
+        DEFAULT_ANSWERS,
+        LONG_NAMES,
+        {**LONG_NAMES, "database": "postgresql", "cache": "redis"},
+        {**LONG_NAMES, "database": "mysql", "cache": "none"},
+    ],
+    ids=["default", "long-names", "long-names-postgresql-redis", "long-names-mysql-none"],
+)
 def test_rendered_code_passes_ruff_as_is(
     template: Path, tmp_path: Path, answers: dict[str, str]
 ) -> None:
