@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.helpers import TcpProxy, executable, free_port, http, serving
+from tests.helpers import TcpProxy, executable, free_port, http, serving, stop
 from tests.servers import fresh_database_url, service_env
 from tests.variants import VARIANTS, variant_params
 
@@ -39,15 +39,17 @@ def test_readiness_is_503_soon_after_the_database_stops_answering(
         }
         port = free_port()
         command = [executable(project), "serve", "--port", str(port)]
-        with serving(project, command, env, port):
+        with serving(project, command, env, port) as process:
             before, _, _ = http("GET", f"http://127.0.0.1:{port}/health/ready")
             proxy.blackhole()
             started = time.monotonic()
             during, body, headers = http("GET", f"http://127.0.0.1:{port}/health/ready")
             waited = time.monotonic() - started
+            exit_code = stop(process, timeout=15)
 
     assert before == 200
     assert during == 503
     assert headers["content-type"] == "application/problem+json"
     assert json.loads(body)["status"] == 503
     assert waited < 3
+    assert exit_code == 0, "shutdown does not wait forever on the silent database"
