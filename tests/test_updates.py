@@ -17,6 +17,7 @@ import pytest
 
 from tests.helpers import UV, git_commit_all, render, run, uv_sync
 from tests.servers import servers_for_tests
+from tests.variants import DEFAULTS as DEFAULT_OPTIONS
 
 pytestmark = pytest.mark.slow
 
@@ -130,12 +131,11 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+@pytest.mark.parametrize("answers", ANSWER_SETS.values(), ids=ANSWER_SETS.keys())
 def test_user_edits_survive_an_update_and_the_tests_still_pass(
-    template: Path, previous_release: str, tmp_path: Path
+    template: Path, previous_release: str, tmp_path: Path, answers: dict[str, Any]
 ) -> None:
-    project = generate_from(
-        template, previous_release, tmp_path / "project", ANSWER_SETS["defaults"]
-    )
+    project = generate_from(template, previous_release, tmp_path / "project", answers)
     package = project / "src" / "acme_orders"
     (package / "status.py").write_text(
         '"""An endpoint of the project\'s own."""\n\nfrom fastapi import APIRouter\n\n'
@@ -158,31 +158,44 @@ def test_user_edits_survive_an_update_and_the_tests_still_pass(
     assert '"tenacity>=8"' in (project / "pyproject.toml").read_text()
     assert "Our team runs it on Fridays only." in (project / "README.md").read_text()
     uv_sync(project)
-    run([UV, "run", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider"], project)
+    run(
+        [UV, "run", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider"],
+        project,
+        env=servers_for_tests({**DEFAULT_OPTIONS, **answers}),
+    )
 
 
+# From answer set, the answers changed, files that must go, files that must appear.
 ANSWER_CHANGES = {
-    "drop-the-cache": ({"cache": "none"}, ["src/acme_orders/cache.py"], []),
-    "postgresql-and-redis": (
+    "defaults-drop-the-cache": ("defaults", {"cache": "none"}, ["src/acme_orders/cache.py"], []),
+    "defaults-to-postgresql-and-redis": (
+        "defaults",
         {"database": "postgresql", "cache": "redis"},
         ["src/acme_orders/sqlite.py"],
         ["src/acme_orders/cache.py"],
+    ),
+    "mysql-no-cache-to-sqlite-with-memory": (
+        "mysql-no-cache",
+        {"database": "sqlite", "cache": "memory"},
+        [],
+        ["src/acme_orders/sqlite.py", "src/acme_orders/ratelimit.py"],
     ),
 }
 
 
 @pytest.mark.parametrize(
-    ("data", "gone", "present"), ANSWER_CHANGES.values(), ids=ANSWER_CHANGES.keys()
+    ("start", "data", "gone", "present"), ANSWER_CHANGES.values(), ids=ANSWER_CHANGES.keys()
 )
 def test_changing_answers_during_an_update_renders_the_new_variant(
     template: Path,
     previous_release: str,
     tmp_path: Path,
+    start: str,
     data: dict[str, str],
     gone: list[str],
     present: list[str],
 ) -> None:
-    answers = {**ANSWER_SETS["defaults"]}
+    answers = ANSWER_SETS[start]
     project = generate_from(template, previous_release, tmp_path / "project", answers)
 
     update(project, data)
@@ -198,7 +211,7 @@ def test_changing_answers_during_an_update_renders_the_new_variant(
     run(
         [UV, "run", "--frozen", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider"],
         project,
-        env=servers_for_tests({"database": "sqlite", "cache": "memory", **data}),
+        env=servers_for_tests({**DEFAULT_OPTIONS, **answers, **data}),
     )
 
 
@@ -218,28 +231,32 @@ def failed_update_message(project: Path) -> str:
     return str(failure.value)
 
 
+@pytest.mark.parametrize("answers", ANSWER_SETS.values(), ids=ANSWER_SETS.keys())
 def test_a_relative_template_path_fails_as_the_readme_says_and_its_fix_works(
-    template: Path, previous_release: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    template: Path,
+    previous_release: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    answers: dict[str, Any],
 ) -> None:
     run(["git", "clone", "--quiet", str(template), str(tmp_path / "template")], tmp_path)
     (tmp_path / "work").mkdir()
     monkeypatch.chdir(tmp_path / "work")
-    generate_from(Path("../template"), previous_release, Path("project"), ANSWER_SETS["defaults"])
+    generate_from(Path("../template"), previous_release, Path("project"), answers)
     project = tmp_path / "work" / "project"
     monkeypatch.chdir(project)
 
     message = failed_update_message(Path())
 
-    guide = (
-        render(template, tmp_path / "fresh", ANSWER_SETS["defaults"]) / "README.md"
-    ).read_text()
+    guide = (render(template, tmp_path / "fresh", answers) / "README.md").read_text()
     assert message in guide, "the rendered README names the error and its fix"
     set_answer(project, "_src_path", str(template))
     update(project)
 
 
+@pytest.mark.parametrize("answers", ANSWER_SETS.values(), ids=ANSWER_SETS.keys())
 def test_a_project_from_a_dirty_template_fails_as_the_readme_says_and_its_fix_works(
-    template: Path, previous_release: str, tmp_path: Path
+    template: Path, previous_release: str, tmp_path: Path, answers: dict[str, Any]
 ) -> None:
     dirty = tmp_path / "dirty-template"
     subprocess.run(["git", "clone", "--quiet", str(template), str(dirty)], check=True)
@@ -247,7 +264,7 @@ def test_a_project_from_a_dirty_template_fails_as_the_readme_says_and_its_fix_wo
     with (dirty / "template" / ".dockerignore").open("a") as ignore:
         ignore.write("experiments/\n")
     with pytest.warns(Warning, match="Dirty template"):
-        project = generate_from(dirty, "HEAD", tmp_path / "project", ANSWER_SETS["defaults"])
+        project = generate_from(dirty, "HEAD", tmp_path / "project", answers)
     run(["git", "checkout", "--", "."], dirty)  # the experiment is gone; its commit never existed
     recorded = next(
         line.split(": ", 1)[1]
@@ -258,9 +275,7 @@ def test_a_project_from_a_dirty_template_fails_as_the_readme_says_and_its_fix_wo
     message = failed_update_message(project)
 
     assert "Unknown revision" in message
-    guide = (
-        render(template, tmp_path / "fresh", ANSWER_SETS["defaults"]) / "README.md"
-    ).read_text()
+    guide = (render(template, tmp_path / "fresh", answers) / "README.md").read_text()
     assert "Unknown revision:" in guide, "the rendered README names the error and its fix"
     set_answer(project, "_commit", recorded.split("-")[0])
     update(project)
