@@ -44,14 +44,16 @@ def _every_pyenv_version() -> dict[str, str]:
 BASE_ENV = {**os.environ, **_every_pyenv_version()}
 
 
-def render(template: Path, destination: Path, answers: Mapping[str, Any]) -> Path:
+def render(
+    template: Path, destination: Path, answers: Mapping[str, Any], *, vcs_ref: str = "HEAD"
+) -> Path:
     """Renders the committed template with these answers, as a user would (no --trust)."""
     copier.run_copy(
         str(template),
         destination,
         data=dict(answers),
         defaults=True,
-        vcs_ref="HEAD",
+        vcs_ref=vcs_ref,
         quiet=True,
         unsafe=False,
     )

@@ -9,17 +9,11 @@ import pytest
 import yaml
 
 from tests.conftest import DEFAULT_ANSWERS
+from tests.helpers import render
 
 
 def answers_after_render(template: Path, destination: Path, **answers: str) -> dict[str, str]:
-    copier.run_copy(
-        str(template),
-        destination,
-        data={**DEFAULT_ANSWERS, **answers},
-        defaults=True,
-        vcs_ref="HEAD",
-        quiet=True,
-    )
+    render(template, destination, {**DEFAULT_ANSWERS, **answers})
     recorded: dict[str, str] = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     return recorded
 

@@ -50,15 +50,7 @@ def previous_release(template: Path) -> str:
 
 
 def generate_from(template: Path, ref: str, destination: Path, answers: dict[str, Any]) -> Path:
-    copier.run_copy(
-        str(template),
-        destination,
-        data=answers,
-        defaults=True,
-        vcs_ref=ref,
-        quiet=True,
-        unsafe=False,
-    )
+    render(template, destination, answers, vcs_ref=ref)
     run(["git", "init", "--quiet"], destination)
     git_commit_all(destination, "generated")
     return destination
