@@ -25,9 +25,17 @@ LONG_NAMES = {
 ANSWER_WORDS = {
     "database": {"sqlite": ["aiosqlite"], "postgresql": ["asyncpg"], "mysql": ["asyncmy"]},
     "cache": {"memory": ["cachetools"], "redis": ["redis", "Redis"], "none": []},
+    "auth": {
+        "none": [],
+        "jwt": ["jwt", "pwdlib", "refresh_token", "CurrentUser", "owner_id"],
+        "api_key": ["api_key", "X-API-Key", "APIKey"],
+    },
 }
 # Words every answer but one ("none") brings along.
-FEATURE_WORDS = {"cache": ["ratelimit", "RateLimit", "ETag"]}
+FEATURE_WORDS = {
+    "cache": ["ratelimit", "RateLimit", "ETag"],
+    "auth": ["UnauthorizedError", "WWW-Authenticate", "Forbidden"],
+}
 SINGLE_ANSWERS = [(option, value) for option, values in ANSWER_WORDS.items() for value in values]
 
 
@@ -116,10 +124,17 @@ def test_expected_layout(default_project: Path) -> None:
     [
         DEFAULT_ANSWERS,
         LONG_NAMES,
-        {**LONG_NAMES, "database": "postgresql", "cache": "redis"},
-        {**LONG_NAMES, "database": "mysql", "cache": "none"},
+        {**LONG_NAMES, "database": "postgresql", "cache": "redis", "auth": "jwt"},
+        {**LONG_NAMES, "database": "mysql", "cache": "none", "auth": "api_key"},
+        {**LONG_NAMES, "cache": "none", "auth": "jwt"},
     ],
-    ids=["default", "long-names", "long-names-postgresql-redis", "long-names-mysql-none"],
+    ids=[
+        "default",
+        "long-names",
+        "long-names-postgresql-redis-jwt",
+        "long-names-mysql-none-api_key",
+        "long-names-none-jwt",
+    ],
 )
 def test_rendered_code_passes_ruff_as_is(
     template: Path, tmp_path: Path, answers: dict[str, str]
@@ -181,6 +196,10 @@ def test_only_the_chosen_answers_have_modules(answer_project: tuple[str, str, Pa
             package / "items" / "caching.py",
         ):
             assert module.exists() == (value != "none"), module
+    if option == "auth":
+        assert (package / "auth").exists() == (value != "none")
+        assert (package / "auth" / "tokens.py").exists() == (value == "jwt")
+        assert (package / "auth" / "keys.py").exists() == (value == "api_key")
 
 
 def test_dockerfile_passes_hadolint(answer_project: tuple[str, str, Path]) -> None:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.auth import authenticate
 from tests.helpers import (
     UV,
     executable,
@@ -77,14 +78,15 @@ def test_service_serves_real_http_and_stops_on_sigterm(
         project, [executable(project), "serve", "--port", str(port)], env, port
     ) as process:
         ready, _, _ = http("GET", f"{base}/health/ready")
+        credentials = authenticate(variant["auth"], project, env, base)
         created_status, created_body, created_headers = http(
             "POST",
             f"{base}/items",
             json.dumps({"name": "Smoke"}).encode(),
-            {"Content-Type": "application/json", "X-Request-ID": "smoke-test-1"},
+            {"Content-Type": "application/json", "X-Request-ID": "smoke-test-1", **credentials},
         )
         item = json.loads(created_body)
-        read_status, read_body, _ = http("GET", f"{base}/items/{item['id']}")
+        read_status, read_body, _ = http("GET", f"{base}/items/{item['id']}", headers=credentials)
         docs_status, docs_body, _ = http("GET", f"{base}/docs")
         exit_code = stop(process, timeout=10)
 

@@ -15,9 +15,10 @@ import pytest
 OPTIONS: dict[str, list[str]] = {
     "database": ["sqlite", "postgresql", "mysql"],
     "cache": ["memory", "redis", "none"],
+    "auth": ["none", "jwt", "api_key"],
     "python_version": ["3.13", "3.12", "3.11"],
 }
-DEFAULTS = {"database": "sqlite", "cache": "memory", "python_version": "3.13"}
+DEFAULTS = {"database": "sqlite", "cache": "memory", "auth": "none", "python_version": "3.13"}
 
 
 def _pairs(answers: dict[str, str]) -> set[tuple[tuple[str, str], tuple[str, str]]]:
