@@ -30,9 +30,13 @@ def variant(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-def production_env(variant: dict[str, Any], project: Path) -> dict[str, str]:
+def production_env(
+    variant: dict[str, Any], project: Path, request: pytest.FixtureRequest
+) -> dict[str, str]:
+    """A migrated database of the test's own, and production settings."""
+    purpose = request.node.originalname.removeprefix("test_")[:20]
     env = {
-        **service_env(variant, project, "auth"),
+        **service_env(variant, project, purpose),
         "APP_ENVIRONMENT": "production",
         "APP_SECRET_KEY": secrets.token_urlsafe(48),
     }

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.auth import authenticate
 from tests.helpers import executable, free_port, http, run, serving, stop
 from tests.servers import fresh_database_url
 from tests.variants import VARIANTS, variant_params
@@ -82,23 +83,21 @@ def test_reads_survive_a_redis_outage_and_the_cache_recovers(
     command = [executable(project), "serve", "--port", str(port)]
 
     with private_redis(redis_port, tmp_path), serving(project, command, env, port) as service:
-        _, body, _ = http(
-            "POST", f"{base}/items", b'{"name": "Sturdy"}', {"Content-Type": "application/json"}
-        )
+        credentials = authenticate(variant["auth"], project, env, base)
+        json_body = {"Content-Type": "application/json", **credentials}
+        _, body, _ = http("POST", f"{base}/items", b'{"name": "Sturdy"}', json_body)
         item_url = f"{base}/items/{json.loads(body)['id']}"
-        assert http("GET", item_url)[0] == 200
+        assert http("GET", item_url, headers=credentials)[0] == 200
         assert redis_keys(redis_port) >= 1, "the read was cached"
 
         subprocess.run(["redis-cli", "-p", str(redis_port), "shutdown", "nosave"], check=False)
-        during_read = http("GET", item_url)
-        during_write = http(
-            "PATCH", item_url, b'{"name": "Changed"}', {"Content-Type": "application/json"}
-        )
+        during_read = http("GET", item_url, headers=credentials)
+        during_write = http("PATCH", item_url, b'{"name": "Changed"}', json_body)
         during_ready = http("GET", f"{base}/health/ready")
-        after_write = http("GET", item_url)
+        after_write = http("GET", item_url, headers=credentials)
 
         with private_redis(redis_port, tmp_path):
-            recovered = http("GET", item_url)
+            recovered = http("GET", item_url, headers=credentials)
             cached_again = redis_keys(redis_port)
             ready_again = http("GET", f"{base}/health/ready")
             assert stop(service, timeout=10) == 0
