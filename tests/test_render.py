@@ -25,9 +25,22 @@ LONG_NAMES = {
 ANSWER_WORDS = {
     "database": {"sqlite": ["aiosqlite"], "postgresql": ["asyncpg"], "mysql": ["asyncmy"]},
     "cache": {"memory": ["cachetools"], "redis": ["redis", "Redis"], "none": []},
+    "task_queue": {
+        "inprocess": ["InProcessQueue"],
+        "celery": ["celery", "Celery"],
+        "arq": ["arq", "ARQ"],
+        "taskiq": ["taskiq", "Taskiq"],
+        "none": [],
+    },
+    "broker": {"redis": ["redis", "Redis"], "rabbitmq": ["rabbitmq", "RabbitMQ", "amqp"]},
 }
 # Words every answer but one ("none") brings along.
-FEATURE_WORDS = {"cache": ["ratelimit", "RateLimit", "ETag"]}
+FEATURE_WORDS = {
+    "cache": ["ratelimit", "RateLimit", "ETag"],
+    "task_queue": ["documents", "Document", "JobQueue", "multipart", "APP_JOBS"],
+}
+# Other answers an option needs to matter: the broker is asked only for some queues.
+CONTEXT_ANSWERS = {"broker": {"task_queue": "celery"}}
 SINGLE_ANSWERS = [(option, value) for option, values in ANSWER_WORDS.items() for value in values]
 
 
@@ -42,7 +55,7 @@ def answer_project(
 ) -> tuple[str, str, Path]:
     """A project rendered with the defaults and one answer changed."""
     option, value = request.param
-    answers = {**DEFAULT_ANSWERS, option: value}
+    answers = {**DEFAULT_ANSWERS, **CONTEXT_ANSWERS.get(option, {}), option: value}
     project = render(
         template, tmp_path_factory.mktemp(f"{option}-{value}") / "acme-orders", answers
     )
@@ -118,8 +131,23 @@ def test_expected_layout(default_project: Path) -> None:
         LONG_NAMES,
         {**LONG_NAMES, "database": "postgresql", "cache": "redis"},
         {**LONG_NAMES, "database": "mysql", "cache": "none"},
+        {**LONG_NAMES, "task_queue": "celery", "broker": "rabbitmq"},
+        {**LONG_NAMES, "task_queue": "arq", "cache": "redis"},
+        {**LONG_NAMES, "task_queue": "taskiq", "broker": "redis", "database": "postgresql"},
+        {**LONG_NAMES, "task_queue": "taskiq", "broker": "rabbitmq"},
+        {**LONG_NAMES, "task_queue": "none"},
     ],
-    ids=["default", "long-names", "long-names-postgresql-redis", "long-names-mysql-none"],
+    ids=[
+        "default",
+        "long-names",
+        "long-names-postgresql-redis",
+        "long-names-mysql-none",
+        "long-names-celery-rabbitmq",
+        "long-names-arq-redis",
+        "long-names-taskiq-redis",
+        "long-names-taskiq-rabbitmq",
+        "long-names-no-queue",
+    ],
 )
 def test_rendered_code_passes_ruff_as_is(
     template: Path, tmp_path: Path, answers: dict[str, str]
@@ -181,6 +209,15 @@ def test_only_the_chosen_answers_have_modules(answer_project: tuple[str, str, Pa
             package / "items" / "caching.py",
         ):
             assert module.exists() == (value != "none"), module
+    if option == "task_queue":
+        assert (package / "documents").exists() == (value != "none")
+        kinds = {"inprocess": "inprocess", "celery": "celery_worker", "arq": "arq_worker"}
+        kinds["taskiq"] = "taskiq_worker"
+        for kind, module in kinds.items():
+            assert (package / "jobs" / f"{module}.py").exists() == (value == kind), module
+        assert bool(
+            list((project / "migrations" / "versions").glob("*_create_document_table.py"))
+        ) == (value != "none")
 
 
 def test_dockerfile_passes_hadolint(answer_project: tuple[str, str, Path]) -> None:
