@@ -18,7 +18,15 @@ SERVER_VARIABLES = {
     "postgresql": "TEST_POSTGRESQL_URL",
     "mysql": "TEST_MARIADB_URL",
     "redis": "TEST_REDIS_URL",
+    "rabbitmq": "TEST_RABBITMQ_URL",
 }
+
+
+def queue_broker(answers: Mapping[str, str]) -> str:
+    """The server the variant's job queue needs ("none" for none), as copier.yml derives it."""
+    if answers["task_queue"] in {"celery", "taskiq"}:
+        return answers["broker"]
+    return "redis" if answers["task_queue"] == "arq" else "none"
 
 
 def server_url(server: str) -> str:
@@ -72,6 +80,10 @@ def service_env(answers: Mapping[str, str], project: Path, purpose: str) -> dict
     env = {"APP_DATABASE__URL": fresh_database_url(answers, project, purpose)}
     if answers["cache"] == "redis":
         env["APP_CACHE__URL"] = server_url("redis")
+    if queue_broker(answers) != "none":
+        env["APP_JOBS__BROKER_URL"] = server_url(queue_broker(answers))
+    if answers["task_queue"] != "none":
+        env["APP_DOCUMENTS__STORAGE_DIR"] = str(project / f"{purpose}-documents")
     return env
 
 
@@ -82,4 +94,6 @@ def servers_for_tests(answers: Mapping[str, str]) -> dict[str, str]:
         env["TEST_DATABASE_URL"] = server_url(answers["database"])
     if answers["cache"] == "redis":
         env["TEST_REDIS_URL"] = server_url("redis")
+    if queue_broker(answers) != "none":
+        env["TEST_BROKER_URL"] = server_url(queue_broker(answers))
     return env

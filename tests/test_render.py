@@ -30,12 +30,23 @@ ANSWER_WORDS = {
         "jwt": ["jwt", "pwdlib", "refresh_token", "CurrentUser", "owner_id"],
         "api_key": ["api_key", "X-API-Key", "APIKey"],
     },
+    "task_queue": {
+        "inprocess": ["InProcessQueue"],
+        "celery": ["celery", "Celery"],
+        "arq": ["arq", "ARQ"],
+        "taskiq": ["taskiq", "Taskiq"],
+        "none": [],
+    },
+    "broker": {"redis": ["redis", "Redis"], "rabbitmq": ["rabbitmq", "RabbitMQ", "amqp"]},
 }
 # Words every answer but one ("none") brings along.
 FEATURE_WORDS = {
     "cache": ["ratelimit", "RateLimit", "ETag"],
     "auth": ["UnauthorizedError", "WWW-Authenticate", "Forbidden"],
+    "task_queue": ["documents", "Document", "JobQueue", "multipart", "APP_JOBS"],
 }
+# Other answers an option needs to matter: the broker is asked only for some queues.
+CONTEXT_ANSWERS = {"broker": {"task_queue": "celery"}}
 SINGLE_ANSWERS = [(option, value) for option, values in ANSWER_WORDS.items() for value in values]
 
 
@@ -50,7 +61,7 @@ def answer_project(
 ) -> tuple[str, str, Path]:
     """A project rendered with the defaults and one answer changed."""
     option, value = request.param
-    answers = {**DEFAULT_ANSWERS, option: value}
+    answers = {**DEFAULT_ANSWERS, **CONTEXT_ANSWERS.get(option, {}), option: value}
     project = render(
         template, tmp_path_factory.mktemp(f"{option}-{value}") / "acme-orders", answers
     )
@@ -127,6 +138,11 @@ def test_expected_layout(default_project: Path) -> None:
         {**LONG_NAMES, "database": "postgresql", "cache": "redis", "auth": "jwt"},
         {**LONG_NAMES, "database": "mysql", "cache": "none", "auth": "api_key"},
         {**LONG_NAMES, "cache": "none", "auth": "jwt"},
+        {**LONG_NAMES, "task_queue": "celery", "broker": "rabbitmq"},
+        {**LONG_NAMES, "task_queue": "arq", "cache": "redis"},
+        {**LONG_NAMES, "task_queue": "taskiq", "broker": "redis", "database": "postgresql"},
+        {**LONG_NAMES, "task_queue": "taskiq", "broker": "rabbitmq"},
+        {**LONG_NAMES, "task_queue": "none"},
     ],
     ids=[
         "default",
@@ -134,6 +150,11 @@ def test_expected_layout(default_project: Path) -> None:
         "long-names-postgresql-redis-jwt",
         "long-names-mysql-none-api_key",
         "long-names-none-jwt",
+        "long-names-celery-rabbitmq",
+        "long-names-arq-redis",
+        "long-names-taskiq-redis",
+        "long-names-taskiq-rabbitmq",
+        "long-names-no-queue",
     ],
 )
 def test_rendered_code_passes_ruff_as_is(
@@ -200,6 +221,15 @@ def test_only_the_chosen_answers_have_modules(answer_project: tuple[str, str, Pa
         assert (package / "auth").exists() == (value != "none")
         assert (package / "auth" / "tokens.py").exists() == (value == "jwt")
         assert (package / "auth" / "keys.py").exists() == (value == "api_key")
+    if option == "task_queue":
+        assert (package / "documents").exists() == (value != "none")
+        kinds = {"inprocess": "inprocess", "celery": "celery_worker", "arq": "arq_worker"}
+        kinds["taskiq"] = "taskiq_worker"
+        for kind, module in kinds.items():
+            assert (package / "jobs" / f"{module}.py").exists() == (value == kind), module
+        assert bool(
+            list((project / "migrations" / "versions").glob("*_create_document_table.py"))
+        ) == (value != "none")
 
 
 def test_dockerfile_passes_hadolint(answer_project: tuple[str, str, Path]) -> None:

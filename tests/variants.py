@@ -17,8 +17,26 @@ OPTIONS: dict[str, list[str]] = {
     "cache": ["memory", "redis", "none"],
     "auth": ["none", "jwt", "api_key"],
     "python_version": ["3.13", "3.12", "3.11"],
+    "task_queue": ["inprocess", "celery", "arq", "taskiq", "none"],
+    "broker": ["redis", "rabbitmq"],
 }
-DEFAULTS = {"database": "sqlite", "cache": "memory", "auth": "none", "python_version": "3.13"}
+DEFAULTS = {
+    "database": "sqlite",
+    "cache": "memory",
+    "auth": "none",
+    "python_version": "3.13",
+    "task_queue": "inprocess",
+    "broker": "redis",
+}
+# Queues that ask which broker to use; the others ignore the answer.
+QUEUES_WITH_A_BROKER = {"celery", "taskiq"}
+
+
+def normalised(answers: dict[str, str]) -> dict[str, str]:
+    """The answers as they render: `broker` means nothing to a queue that does not ask for it."""
+    if answers["task_queue"] in QUEUES_WITH_A_BROKER:
+        return answers
+    return {**answers, "broker": DEFAULTS["broker"]}
 
 
 def _pairs(answers: dict[str, str]) -> set[tuple[tuple[str, str], tuple[str, str]]]:
@@ -26,15 +44,20 @@ def _pairs(answers: dict[str, str]) -> set[tuple[tuple[str, str], tuple[str, str
 
 
 def pairwise_variants() -> list[dict[str, str]]:
-    """Greedy pairwise cover, starting from the defaults; deterministic."""
+    """Greedy pairwise cover, starting from the defaults; deterministic.
+
+    Only pairs that can render differently count: a broker paired with a queue that has none
+    is no pair, and candidates are taken as they render, so none repeats another.
+    """
     names = list(OPTIONS)
-    uncovered = set()
-    for first, second in combinations(names, 2):
-        for a, b in product(OPTIONS[first], OPTIONS[second]):
-            uncovered |= _pairs({first: a, second: b})
+    candidates: list[dict[str, str]] = []
+    for values in product(*OPTIONS.values()):
+        answers = normalised(dict(zip(names, values, strict=True)))
+        if answers not in candidates:
+            candidates.append(answers)
+    uncovered = set().union(*(_pairs(answers) for answers in candidates))
     chosen = [dict(DEFAULTS)]
     uncovered -= _pairs(DEFAULTS)
-    candidates = [dict(zip(names, values, strict=True)) for values in product(*OPTIONS.values())]
     while uncovered:
         best = max(candidates, key=lambda answers: len(_pairs(answers) & uncovered))
         chosen.append(best)
@@ -43,7 +66,9 @@ def pairwise_variants() -> list[dict[str, str]]:
 
 
 def variant_id(answers: dict[str, str]) -> str:
-    return "-".join(answers[name].replace(".", "") for name in OPTIONS)
+    has_broker = answers["task_queue"] in QUEUES_WITH_A_BROKER
+    shown = [name for name in OPTIONS if name != "broker" or has_broker]
+    return "-".join(answers[name].replace(".", "") for name in shown)
 
 
 def with_project_name(answers: dict[str, str]) -> dict[str, Any]:

@@ -1,0 +1,204 @@
+"""Real service and worker processes: uploads are processed, and a worker killed mid-job loses
+nothing (Celery and Taskiq give the job back, unacknowledged, and another worker finishes it)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import BASE_ENV, executable, free_port, run, serving
+from tests.servers import queue_broker, service_env
+from tests.variants import VARIANTS, variant_params
+
+pytestmark = pytest.mark.slow
+
+KINDS = [
+    ("inprocess", "redis"),
+    ("celery", "redis"),
+    ("celery", "rabbitmq"),
+    ("arq", "redis"),
+    ("taskiq", "redis"),
+    ("taskiq", "rabbitmq"),
+]
+# The first variant of each queue and broker in the pairwise cover: its install is shared.
+WORKER_VARIANTS = [
+    next(v for v in VARIANTS if v["task_queue"] == queue and (queue_broker(v) in (broker, "none")))
+    for queue, broker in KINDS
+]
+# Large enough that measuring it takes a while, so the test can stop the worker in the middle.
+BIG_DOCUMENT = b"lorem ipsum dolor\n" * (3 * 1024 * 1024)
+SMALL_DOCUMENT = b"small document\nof two lines\n"
+
+
+@pytest.fixture(scope="module", params=variant_params(WORKER_VARIANTS))
+def variant(request: pytest.FixtureRequest) -> dict[str, Any]:
+    answers: dict[str, Any] = request.param
+    return answers
+
+
+def worker_env(variant: dict[str, Any], project: Path, purpose: str) -> dict[str, str]:
+    env = {
+        **service_env(variant, project, purpose),
+        "APP_DOCUMENTS__MAX_UPLOAD_BYTES": str(2 * len(BIG_DOCUMENT)),
+        "APP_JOBS__TIME_LIMIT_SECONDS": "10",
+        "APP_JOBS__MAX_RETRY_DELAY_SECONDS": "2",
+        "APP_LOG_LEVEL": "WARNING",
+        # The test polls often.
+        "APP_RATE_LIMIT__PER_CLIENT": "1000000/minute",
+    }
+    if queue_broker(variant) == "redis" and variant["task_queue"] != "arq":
+        # How long Redis keeps a dead worker's job before handing it out again.
+        env["APP_JOBS__REDELIVER_AFTER_SECONDS"] = "15"
+    return env
+
+
+def request(
+    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    import urllib.error
+    import urllib.request
+
+    outgoing = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(outgoing, timeout=60) as response:
+            status, content, received = response.status, response.read(), response.headers
+    except urllib.error.HTTPError as error:
+        status, content, received = error.code, error.read(), error.headers
+    return status, json.loads(content), {k.lower(): v for k, v in received.items()}
+
+
+def upload(base: str, content: bytes, filename: str = "doc.txt") -> str:
+    """Uploads a document as multipart/form-data; returns its URL."""
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"'
+            "\r\nContent-Type: text/plain\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    status, document, received = request("POST", f"{base}/documents", body, headers)
+    assert status == 202, document
+    assert document["status"] == "pending"
+    return received["location"]
+
+
+def wait_for_status(
+    url: str, wanted: set[str], timeout: float, *, base: str | None = None
+) -> dict[str, Any]:
+    """Polls the document until its status is one of `wanted`; fails after `timeout` seconds.
+
+    With `base`, uploads a small document every few seconds meanwhile: Taskiq's Redis broker
+    takes back a dead worker's messages only when new ones arrive.
+    """
+    deadline = time.monotonic() + timeout
+    next_nudge = time.monotonic() + 3
+    while True:
+        _, document, _ = request("GET", url)
+        if document["status"] in wanted:
+            return document
+        if time.monotonic() > deadline:
+            pytest.fail(f"still {document['status']!r} after {timeout} s: {document}")
+        if base is not None and time.monotonic() > next_nudge:
+            upload(base, SMALL_DOCUMENT, "nudge.txt")
+            next_nudge = time.monotonic() + 3
+        time.sleep(0.02)
+
+
+def assert_measured(document: dict[str, Any], content: bytes) -> None:
+    assert document["status"] == "done", document
+    assert document["sha256"] == hashlib.sha256(content).hexdigest()
+    assert document["line_count"] == content.count(b"\n")
+    assert document["word_count"] == len(content.split())
+    assert document["size"] == len(content)
+
+
+@contextmanager
+def worker(project: Path, env: dict[str, str], log_name: str) -> Iterator[subprocess.Popen[str]]:
+    """A worker process in a process group of its own (Celery forks pool processes)."""
+    with (project / log_name).open("a") as log:
+        process = subprocess.Popen(
+            [executable(project), "worker"],
+            cwd=project,
+            env={**BASE_ENV, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        kill_group(process, signal.SIGKILL)
+
+
+def kill_group(process: subprocess.Popen[str], sig: signal.Signals) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+    if sig == signal.SIGKILL:
+        process.wait(timeout=30)
+
+
+@contextmanager
+def service(project: Path, env: dict[str, str]) -> Iterator[str]:
+    run([executable(project), "migrate"], project, env=env)
+    port = free_port()
+    command = [executable(project), "serve", "--port", str(port)]
+    with serving(project, command, env, port):
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_an_upload_is_processed_by_a_real_worker(variant: dict[str, Any], project: Path) -> None:
+    env = worker_env(variant, project, "worker_done")
+    with service(project, env) as base:
+        if variant["task_queue"] == "inprocess":
+            document = wait_for_status(upload(base, SMALL_DOCUMENT), {"done", "failed"}, 30)
+        else:
+            with worker(project, env, "worker.log"):
+                document = wait_for_status(upload(base, SMALL_DOCUMENT), {"done", "failed"}, 60)
+
+    assert_measured(document, SMALL_DOCUMENT)
+
+
+def test_a_worker_killed_mid_job_loses_nothing(variant: dict[str, Any], project: Path) -> None:
+    if variant["task_queue"] not in {"celery", "taskiq"}:
+        pytest.skip("only brokers that give back unacknowledged jobs are tested this way")
+    env = worker_env(variant, project, "worker_killed")
+    started = time.monotonic()
+    with service(project, env) as base:
+        for _ in range(3):
+            with worker(project, env, "killed-worker.log") as doomed:
+                url = upload(base, BIG_DOCUMENT)
+                seen = wait_for_status(url, {"processing", "done", "failed"}, 60)
+                # Freeze the whole group at once, then kill it: no chance to finish or ack.
+                kill_group(doomed, signal.SIGSTOP)
+                kill_group(doomed, signal.SIGKILL)
+            if seen["status"] == "processing":
+                break
+        else:
+            pytest.fail("the worker finished every job before the test could stop it")
+        _, stuck, _ = request("GET", url)
+        assert stuck["status"] == "processing", "the killed worker must not have finished"
+        killed_at = time.monotonic()
+
+        with worker(project, env, "worker.log"):
+            document = wait_for_status(url, {"done", "failed"}, 90, base=base)
+        recovered_after = time.monotonic() - killed_at
+
+    assert_measured(document, BIG_DOCUMENT)
+    print(
+        f"killed mid-job, done {recovered_after:.1f} s later ({time.monotonic() - started:.1f} s)"
+    )
