@@ -24,11 +24,21 @@ pytestmark = pytest.mark.slow
 RELEASE = re.compile(r"^## (v\d+\.\d+\.\d+) \(commit ([0-9a-f]{7,40})\)", re.MULTILINE)
 ANSWER_SETS = {
     "defaults": {"project_name": "Acme Orders"},
-    "postgresql-redis": {"project_name": "Acme Orders", "database": "postgresql", "cache": "redis"},
-    "mysql-no-cache": {
+    "postgresql-jwt-celery-redis": {
+        "project_name": "Acme Orders",
+        "database": "postgresql",
+        "cache": "redis",
+        "auth": "jwt",
+        "task_queue": "celery",
+        "broker": "redis",
+    },
+    "mysql-api_key-taskiq-rabbitmq": {
         "project_name": "Acme Orders",
         "database": "mysql",
         "cache": "none",
+        "auth": "api_key",
+        "task_queue": "taskiq",
+        "broker": "rabbitmq",
         "python_version": "3.11",
     },
 }
@@ -36,17 +46,26 @@ ANSWER_SETS = {
 IGNORED = {".git", ".env", ".copier-answers.yml"}
 
 
-@pytest.fixture(scope="module")
-def previous_release(template: Path) -> str:
-    """The newest release in CHANGELOG.md, tagged in the template snapshot if the tag is missing."""
+def tagged_releases(template: Path) -> list[str]:
+    """Every release in CHANGELOG.md, newest first, tagged in the template snapshot if missing."""
     releases = RELEASE.findall((template / "CHANGELOG.md").read_text())
     if not releases:
         pytest.fail("CHANGELOG.md names no release to update from", pytrace=False)
-    tag, commit = releases[0]
-    tags = run(["git", "tag", "--list", tag], template).stdout.split()
-    if tag not in tags:
-        run(["git", "tag", tag, commit], template)
-    return str(tag)
+    tags = run(["git", "tag", "--list"], template).stdout.split()
+    for tag, commit in releases:
+        if tag not in tags:
+            run(["git", "tag", tag, commit], template)
+    return [tag for tag, _ in releases]
+
+
+@pytest.fixture(scope="module")
+def previous_release(template: Path) -> str:
+    return tagged_releases(template)[0]
+
+
+@pytest.fixture(scope="module")
+def first_release(template: Path) -> str:
+    return tagged_releases(template)[-1]
 
 
 def generate_from(template: Path, ref: str, destination: Path, answers: dict[str, Any]) -> Path:
@@ -117,6 +136,20 @@ def test_update_without_edits_equals_a_fresh_render(
     assert answers_without_commit(project) == answers_without_commit(fresh)
 
 
+def test_update_from_the_first_release_equals_a_fresh_render(
+    template: Path, first_release: str, tmp_path: Path
+) -> None:
+    """The long way: every release's changes at once, new questions taking their defaults."""
+    answers = ANSWER_SETS["defaults"]
+    project = generate_from(template, first_release, tmp_path / "project", answers)
+
+    update(project)
+
+    fresh = render(template, tmp_path / "fresh", answers)
+    assert differences(project, fresh) == []
+    assert answers_without_commit(project) == answers_without_commit(fresh)
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
@@ -160,17 +193,23 @@ def test_user_edits_survive_an_update_and_the_tests_still_pass(
 # From answer set, the answers changed, files that must go, files that must appear.
 ANSWER_CHANGES = {
     "defaults-drop-the-cache": ("defaults", {"cache": "none"}, ["src/acme_orders/cache.py"], []),
-    "defaults-to-postgresql-and-redis": (
+    "defaults-add-postgresql-redis-and-celery": (
         "defaults",
-        {"database": "postgresql", "cache": "redis"},
-        ["src/acme_orders/sqlite.py"],
-        ["src/acme_orders/cache.py"],
+        {"database": "postgresql", "cache": "redis", "task_queue": "celery", "broker": "redis"},
+        ["src/acme_orders/sqlite.py", "src/acme_orders/jobs/inprocess.py"],
+        ["src/acme_orders/cache.py", "src/acme_orders/jobs/celery_worker.py"],
     ),
-    "mysql-no-cache-to-sqlite-with-memory": (
-        "mysql-no-cache",
-        {"database": "sqlite", "cache": "memory"},
+    "defaults-turn-jwt-on": (
+        "defaults",
+        {"auth": "jwt"},
         [],
-        ["src/acme_orders/sqlite.py", "src/acme_orders/ratelimit.py"],
+        ["src/acme_orders/auth/tokens.py", "tests/auth/test_tokens.py"],
+    ),
+    "mysql-api_key-to-sqlite-jwt-without-jobs": (
+        "mysql-api_key-taskiq-rabbitmq",
+        {"database": "sqlite", "auth": "jwt", "task_queue": "none", "cache": "memory"},
+        ["src/acme_orders/auth/keys.py", "src/acme_orders/jobs", "src/acme_orders/documents"],
+        ["src/acme_orders/sqlite.py", "src/acme_orders/auth/tokens.py"],
     ),
 }
 

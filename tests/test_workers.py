@@ -9,14 +9,17 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
+from tests.auth import authenticate
 from tests.helpers import BASE_ENV, executable, free_port, run, serving
 from tests.servers import queue_broker, service_env
 from tests.variants import VARIANTS, variant_params
@@ -63,12 +66,16 @@ def worker_env(variant: dict[str, Any], project: Path, purpose: str) -> dict[str
     return env
 
 
+class Api(NamedTuple):
+    """A running service and the headers that get a request through its authentication."""
+
+    base: str
+    credentials: dict[str, str]
+
+
 def request(
     method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
-    import urllib.error
-    import urllib.request
-
     outgoing = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(outgoing, timeout=60) as response:
@@ -78,7 +85,7 @@ def request(
     return status, json.loads(content), {k.lower(): v for k, v in received.items()}
 
 
-def upload(base: str, content: bytes, filename: str = "doc.txt") -> str:
+def upload(api: Api, content: bytes, filename: str = "doc.txt") -> str:
     """Uploads a document as multipart/form-data; returns its URL."""
     boundary = uuid.uuid4().hex
     body = (
@@ -89,31 +96,31 @@ def upload(base: str, content: bytes, filename: str = "doc.txt") -> str:
         + content
         + f"\r\n--{boundary}--\r\n".encode()
     )
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    status, document, received = request("POST", f"{base}/documents", body, headers)
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", **api.credentials}
+    status, document, received = request("POST", f"{api.base}/documents", body, headers)
     assert status == 202, document
     assert document["status"] == "pending"
     return received["location"]
 
 
 def wait_for_status(
-    url: str, wanted: set[str], timeout: float, *, base: str | None = None
+    api: Api, url: str, wanted: set[str], timeout: float, *, nudge: bool = False
 ) -> dict[str, Any]:
     """Polls the document until its status is one of `wanted`; fails after `timeout` seconds.
 
-    With `base`, uploads a small document every few seconds meanwhile: Taskiq's Redis broker
+    With `nudge`, uploads a small document every few seconds meanwhile: Taskiq's Redis broker
     takes back a dead worker's messages only when new ones arrive.
     """
     deadline = time.monotonic() + timeout
     next_nudge = time.monotonic() + 3
     while True:
-        _, document, _ = request("GET", url)
+        _, document, _ = request("GET", url, headers=api.credentials)
         if document["status"] in wanted:
             return document
         if time.monotonic() > deadline:
             pytest.fail(f"still {document['status']!r} after {timeout} s: {document}")
-        if base is not None and time.monotonic() > next_nudge:
-            upload(base, SMALL_DOCUMENT, "nudge.txt")
+        if nudge and time.monotonic() > next_nudge:
+            upload(api, SMALL_DOCUMENT, "nudge.txt")
             next_nudge = time.monotonic() + 3
         time.sleep(0.02)
 
@@ -153,36 +160,49 @@ def kill_group(process: subprocess.Popen[str], sig: signal.Signals) -> None:
 
 
 @contextmanager
-def service(project: Path, env: dict[str, str]) -> Iterator[str]:
+def service(variant: dict[str, Any], project: Path, env: dict[str, str]) -> Iterator[Api]:
     run([executable(project), "migrate"], project, env=env)
     port = free_port()
     command = [executable(project), "serve", "--port", str(port)]
     with serving(project, command, env, port):
-        yield f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{port}"
+        yield Api(base, authenticate(variant["auth"], project, env, base))
 
 
 def test_an_upload_is_processed_by_a_real_worker(variant: dict[str, Any], project: Path) -> None:
     env = worker_env(variant, project, "worker_done")
-    with service(project, env) as base:
+    with service(variant, project, env) as api:
         if variant["task_queue"] == "inprocess":
-            document = wait_for_status(upload(base, SMALL_DOCUMENT), {"done", "failed"}, 30)
+            document = wait_for_status(api, upload(api, SMALL_DOCUMENT), {"done", "failed"}, 30)
         else:
             with worker(project, env, "worker.log"):
-                document = wait_for_status(upload(base, SMALL_DOCUMENT), {"done", "failed"}, 60)
+                url = upload(api, SMALL_DOCUMENT)
+                document = wait_for_status(api, url, {"done", "failed"}, 60)
 
     assert_measured(document, SMALL_DOCUMENT)
 
 
-def test_a_worker_killed_mid_job_loses_nothing(variant: dict[str, Any], project: Path) -> None:
-    if variant["task_queue"] not in {"celery", "taskiq"}:
-        pytest.skip("only brokers that give back unacknowledged jobs are tested this way")
+# Queues that acknowledge a job only after it ran, so a broker gives a dead worker's job back.
+LATE_ACK_VARIANTS = [v for v in WORKER_VARIANTS if v["task_queue"] in {"celery", "taskiq"}]
+
+
+@pytest.fixture(scope="module", params=variant_params(LATE_ACK_VARIANTS))
+def late_ack(
+    request: pytest.FixtureRequest, installed_project: Callable[[dict[str, Any]], Path]
+) -> tuple[dict[str, Any], Path]:
+    """A Celery or Taskiq variant and its installed project (shared with the other tests)."""
+    return request.param, installed_project(request.param)
+
+
+def test_a_worker_killed_mid_job_loses_nothing(late_ack: tuple[dict[str, Any], Path]) -> None:
+    variant, project = late_ack
     env = worker_env(variant, project, "worker_killed")
     started = time.monotonic()
-    with service(project, env) as base:
+    with service(variant, project, env) as api:
         for _ in range(3):
             with worker(project, env, "killed-worker.log") as doomed:
-                url = upload(base, BIG_DOCUMENT)
-                seen = wait_for_status(url, {"processing", "done", "failed"}, 60)
+                url = upload(api, BIG_DOCUMENT)
+                seen = wait_for_status(api, url, {"processing", "done", "failed"}, 60)
                 # Freeze the whole group at once, then kill it: no chance to finish or ack.
                 kill_group(doomed, signal.SIGSTOP)
                 kill_group(doomed, signal.SIGKILL)
@@ -190,12 +210,12 @@ def test_a_worker_killed_mid_job_loses_nothing(variant: dict[str, Any], project:
                 break
         else:
             pytest.fail("the worker finished every job before the test could stop it")
-        _, stuck, _ = request("GET", url)
+        _, stuck, _ = request("GET", url, headers=api.credentials)
         assert stuck["status"] == "processing", "the killed worker must not have finished"
         killed_at = time.monotonic()
 
         with worker(project, env, "worker.log"):
-            document = wait_for_status(url, {"done", "failed"}, 90, base=base)
+            document = wait_for_status(api, url, {"done", "failed"}, 90, nudge=True)
         recovered_after = time.monotonic() - killed_at
 
     assert_measured(document, BIG_DOCUMENT)
