@@ -15,7 +15,7 @@ import pytest
 
 from tests.auth import authenticate
 from tests.helpers import executable, free_port, http, run, serving, stop
-from tests.servers import fresh_database_url
+from tests.servers import service_env
 from tests.variants import VARIANTS, variant_params
 
 pytestmark = pytest.mark.slow
@@ -75,7 +75,7 @@ def test_reads_survive_a_redis_outage_and_the_cache_recovers(
 ) -> None:
     redis_port, port = free_port(), free_port()
     env = {
-        "APP_DATABASE__URL": fresh_database_url(variant, project, "cache_outage"),
+        **service_env(variant, project, "cache_outage"),
         "APP_CACHE__URL": f"redis://127.0.0.1:{redis_port}/0",
     }
     run([executable(project), "migrate"], project, env=env)
