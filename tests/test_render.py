@@ -122,6 +122,7 @@ def test_expected_layout(default_project: Path) -> None:
         "logging",
         "middleware",
         "cli",
+        "pagination",
     ):
         assert (package / f"{module}.py").is_file(), module
     for module in ("router", "schemas", "models", "service", "repository"):
