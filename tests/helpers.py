@@ -125,12 +125,17 @@ def free_port() -> int:
 
 
 def http(
-    method: str, url: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    timeout: float = 5,
 ) -> tuple[int, bytes, dict[str, str]]:
     """Status, body and lower-cased headers of one request; 4xx and 5xx are answers, not errors."""
     request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             status, content, received = response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
         status, content, received = error.code, error.read(), error.headers

@@ -9,8 +9,6 @@ import os
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,7 +18,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from tests.auth import authenticate
-from tests.helpers import BASE_ENV, executable, free_port, run, serving
+from tests.helpers import BASE_ENV, executable, free_port, http, run, serving
 from tests.servers import queue_broker, service_env
 from tests.variants import VARIANTS, variant_params
 
@@ -76,13 +74,9 @@ class Api(NamedTuple):
 def request(
     method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
-    outgoing = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(outgoing, timeout=60) as response:
-            status, content, received = response.status, response.read(), response.headers
-    except urllib.error.HTTPError as error:
-        status, content, received = error.code, error.read(), error.headers
-    return status, json.loads(content), {k.lower(): v for k, v in received.items()}
+    """`http` with a JSON answer, and time enough for a large upload."""
+    status, content, received = http(method, url, body, headers, timeout=60)
+    return status, json.loads(content), received
 
 
 def upload(api: Api, content: bytes, filename: str = "doc.txt") -> str:
