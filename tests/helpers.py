@@ -12,7 +12,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -140,6 +142,36 @@ def http(
     except urllib.error.HTTPError as error:
         status, content, received = error.code, error.read(), error.headers
     return status, content, {name.lower(): value for name, value in received.items()}
+
+
+Request = tuple[str, str, bytes | None, Mapping[str, str]]
+
+
+def all_at_once(
+    requests: Sequence[Request], clients: int, *, timeout: float = 60
+) -> list[tuple[int, bytes]]:
+    """Sends the requests from `clients` threads at a time; status and body of each, in order."""
+
+    def send(request: Request) -> tuple[int, bytes]:
+        status, body, _ = http(*request, timeout=timeout)
+        return status, body
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        return list(pool.map(send, requests))
+
+
+def multipart_file(content: bytes, filename: str) -> tuple[bytes, str]:
+    """A multipart/form-data body with one text file in the `file` field, and its content type."""
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"'
+            "\r\nContent-Type: text/plain\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 @contextmanager

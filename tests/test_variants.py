@@ -14,9 +14,12 @@ import pytest
 from tests.auth import authenticate
 from tests.helpers import (
     UV,
+    Request,
+    all_at_once,
     executable,
     free_port,
     http,
+    multipart_file,
     run,
     run_failing,
     serving,
@@ -102,6 +105,75 @@ def test_service_serves_real_http_and_stops_on_sigterm(
     log_lines = [json.loads(line) for line in (project / "serve.log").read_text().splitlines()]
     assert any(line.get("request_id") == "smoke-test-1" for line in log_lines)
     assert any(line["logger"].startswith("uvicorn") for line in log_lines)
+
+
+# More clients than pooled connections by far; a bounded number of requests per endpoint.
+CONCURRENT_CLIENTS = 64
+REQUESTS_PER_ENDPOINT = 128
+
+
+def test_many_concurrent_clients_on_a_small_pool_all_succeed(
+    variant: dict[str, Any], project: Path
+) -> None:
+    """A request that held a pooled connection while waiting for another would stall here."""
+    env = {
+        **service_env(variant, project, "load"),
+        "APP_ENVIRONMENT": "production",
+        "APP_SECRET_KEY": secrets.token_urlsafe(48),
+        "APP_DATABASE__POOL_SIZE": "2",
+        "APP_RATE_LIMIT__PER_CLIENT": "1000000/minute",
+    }
+    run([executable(project), "migrate"], project, env=env)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    numbers = range(REQUESTS_PER_ENDPOINT)
+
+    def expect(status: int, requests: list[Request]) -> list[dict[str, Any]]:
+        answers = all_at_once(requests, CONCURRENT_CLIENTS)
+        failures = [(got, body[:300]) for got, body in answers if got != status]
+        assert not failures, f"{len(failures)} of {len(requests)} failed: {failures[:3]}"
+        return [json.loads(body) if body else {} for _, body in answers]
+
+    with serving(project, [executable(project), "serve", "--port", str(port)], env, port):
+        credentials = authenticate(variant["auth"], project, env, base)
+        as_json = {"Content-Type": "application/json", **credentials}
+        items = expect(
+            201,
+            [
+                ("POST", f"{base}/items", json.dumps({"name": f"Load {n}"}).encode(), as_json)
+                for n in numbers
+            ],
+        )
+        urls = [f"{base}/items/{item['id']}" for item in items]
+        expect(200, [("GET", url, None, credentials) for url in urls])
+        pages = expect(200, [("GET", f"{base}/items", None, credentials) for _ in numbers])
+        change = json.dumps({"description": "Changed"}).encode()
+        expect(200, [("PATCH", url, change, as_json) for url in urls])
+        expect(204, [("DELETE", url, None, credentials) for url in urls])
+        if variant["auth"] == "jwt":
+            expect(200, [("GET", f"{base}/users/me", None, credentials) for _ in numbers])
+        if variant["task_queue"] != "none":
+            uploads = [multipart_file(b"a line\n", f"{n}.txt") for n in numbers]
+            documents = expect(
+                202,
+                [
+                    ("POST", f"{base}/documents", body, {"Content-Type": kind, **credentials})
+                    for body, kind in uploads
+                ],
+            )
+            expect(
+                200,
+                [
+                    ("GET", f"{base}/documents/{document['id']}", None, credentials)
+                    for document in documents
+                ],
+            )
+            expect(200, [("GET", f"{base}/documents", None, credentials) for _ in numbers])
+
+    assert {page["total"] for page in pages} == {REQUESTS_PER_ENDPOINT}
+    log = (project / "serve.log").read_text()
+    assert "unhandled_error" not in log
+    assert "QueuePool limit" not in log
 
 
 def test_generated_requests_never_get_a_server_error(

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from tests.auth import authenticate
-from tests.helpers import BASE_ENV, executable, free_port, http, run, serving
+from tests.helpers import BASE_ENV, executable, free_port, http, multipart_file, run, serving
 from tests.servers import queue_broker, service_env
 from tests.variants import VARIANTS, variant_params
 
@@ -81,16 +80,8 @@ def request(
 
 def upload(api: Api, content: bytes, filename: str = "doc.txt") -> str:
     """Uploads a document as multipart/form-data; returns its URL."""
-    boundary = uuid.uuid4().hex
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"'
-            "\r\nContent-Type: text/plain\r\n\r\n"
-        ).encode()
-        + content
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", **api.credentials}
+    body, content_type = multipart_file(content, filename)
+    headers = {"Content-Type": content_type, **api.credentials}
     status, document, received = request("POST", f"{api.base}/documents", body, headers)
     assert status == 202, document
     assert document["status"] == "pending"

@@ -1,0 +1,1 @@
+"""Load benchmark of rendered services against a hand-written reference; see scripts/bench.sh."""

@@ -1,0 +1,1 @@
+-- GET of the URL's own path and query: wrk builds the request once and repeats it.
