@@ -176,6 +176,38 @@ def test_many_concurrent_clients_on_a_small_pool_all_succeed(
     assert "QueuePool limit" not in log
 
 
+def server_processes(pid: int) -> list[int]:
+    """The processes Uvicorn's supervisor `pid` spawned to serve (not its resource tracker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(child)
+        for child in children
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def test_serve_runs_the_configured_number_of_processes(
+    variant: dict[str, Any], project: Path
+) -> None:
+    env = {**service_env(variant, project, "workers"), "APP_WORKERS": "2"}
+    run([executable(project), "migrate"], project, env=env)
+    port = free_port()
+
+    with serving(
+        project, [executable(project), "serve", "--port", str(port)], env, port
+    ) as process:
+        servers = server_processes(process.pid)
+        answers = all_at_once(
+            [("GET", f"http://127.0.0.1:{port}/health/ready", None, {})] * 20, clients=8
+        )
+        exit_code = stop(process, timeout=20)
+
+    assert len(servers) == 2
+    assert {status for status, _ in answers} == {200}
+    assert exit_code == 0
+    assert not [pid for pid in servers if Path(f"/proc/{pid}").exists()]
+
+
 def test_generated_requests_never_get_a_server_error(
     variant: dict[str, Any], project: Path
 ) -> None:
