@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 UV = os.environ.get("UV") or shutil.which("uv") or "uv"
 
 
-def _every_pyenv_version() -> dict[str, str]:
+def every_pyenv_version() -> dict[str, str]:
     """Lets uv find each Python that pyenv has installed, not only the one pyenv has selected.
 
     pyenv's `python3.13` shim fails unless PYENV_VERSION names 3.13, and running under a
@@ -43,7 +43,7 @@ def _every_pyenv_version() -> dict[str, str]:
 
 
 # The environment of every command the tests run in a rendered project.
-BASE_ENV = {**os.environ, **_every_pyenv_version()}
+BASE_ENV = {**os.environ, **every_pyenv_version()}
 
 
 def render(

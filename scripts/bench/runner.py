@@ -27,7 +27,7 @@ from . import conformance, service_log, services
 from .load import LoadResult, run_wrk, write_script, wrk_version
 from .report import Results, Target, markdown
 from .services import ROOT, Server
-from .variants import ENDPOINTS, FULL, PG_JWT, REFERENCE, SMOKE, VARIANTS, Endpoint, Plan, Variant
+from .variants import ENDPOINTS, FULL, PG_JWT, REFERENCE, SMOKE, Endpoint, Plan, Variant
 
 RESULTS_DIR = ROOT / ".bench"
 SEED_ITEMS = 1000
@@ -65,6 +65,7 @@ def service_env(variant: Variant, project: Path, database_url: str) -> dict[str,
         "PYTHONUNBUFFERED": "1",
         "APP_SECRET_KEY": secrets.token_urlsafe(48),
         "APP_DATABASE__URL": database_url,
+        **variant.settings,
     }
     if variant.cache != "none":
         env["APP_RATE_LIMIT__PER_CLIENT"] = RATE_LIMIT
@@ -221,12 +222,12 @@ def describe_context(plan: Plan, workdir: Path, commit: str) -> list[str]:
 
 
 def benchmark(plan: Plan, commit: str, workdir: Path, cleanup: ExitStack) -> Results:
-    for variant in VARIANTS:
+    for variant in plan.variants:
         progress(f"rendering and installing {variant.key} ({variant.project_slug})")
         services.install(services.render(variant, workdir / variant.key, commit))
     started: dict[str, Running] = {}
     envs: dict[str, dict[str, str]] = {}
-    for variant in VARIANTS:
+    for variant in plan.variants:
         progress(f"migrating, serving and seeding {variant.key}")
         project = workdir / variant.key
         envs[variant.key] = service_env(variant, project, database_url(variant, cleanup))

@@ -19,6 +19,8 @@ from pathlib import Path
 import asyncpg
 import copier
 
+from tests.helpers import every_pyenv_version
+
 from .variants import Variant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,22 +31,6 @@ START_TIMEOUT_SECONDS = 60
 STOP_GRACE_SECONDS = 20
 
 
-def _every_pyenv_version() -> dict[str, str]:
-    """Lets uv find each Python that pyenv has installed, not only the one pyenv has selected.
-
-    Rendered projects ask for their own Python (3.13 by default), which pyenv's shims serve only
-    when PYENV_VERSION names it.
-    """
-    pyenv = shutil.which("pyenv")
-    if pyenv is None:
-        return {}
-    installed = subprocess.run(
-        [pyenv, "versions", "--bare", "--skip-aliases"], capture_output=True, text=True, check=False
-    ).stdout.split()
-    selected = [name for name in os.environ.get("PYENV_VERSION", "").split(":") if name]
-    return {"PYENV_VERSION": ":".join(selected + [v for v in installed if v not in selected])}
-
-
 def clean_environment() -> dict[str, str]:
     """This process's environment without what would leak into a child's settings or venv."""
     inherited = {
@@ -52,7 +38,7 @@ def clean_environment() -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith(("APP_", "BENCH_")) and name != "VIRTUAL_ENV"
     }
-    return {**inherited, **_every_pyenv_version()}
+    return {**inherited, **every_pyenv_version()}
 
 
 BASE_ENV = clean_environment()
