@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import copier
@@ -9,7 +10,22 @@ import pytest
 import yaml
 
 from tests.conftest import DEFAULT_ANSWERS
-from tests.helpers import render
+from tests.helpers import ROOT, UV, render, run
+
+QUESTIONS = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+RESERVED_PACKAGE_NAMES = set(QUESTIONS["reserved_package_names"]["default"])
+SUPPORTED_PYTHONS = QUESTIONS["python_version"]["choices"]
+
+# Every module name an import can find in the interpreter's own library. sys.stdlib_module_names
+# leaves out its test packages (`test`, `xxlimited`...), which import all the same.
+STANDARD_LIBRARY_NAMES = """
+import pkgutil, sys, sysconfig
+folders = [sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib")]
+folders += [path for path in sys.path if path.endswith("lib-dynload")]
+names = set(sys.stdlib_module_names) | set(sys.builtin_module_names)
+names |= {module.name for module in pkgutil.iter_modules(folders)}
+print("\\n".join(sorted(names)))
+"""
 
 
 def answers_after_render(template: Path, destination: Path, **answers: str) -> dict[str, str]:
@@ -41,6 +57,18 @@ def test_names_are_derived_from_the_project_name(template: Path, tmp_path: Path)
     assert "reserved_package_names" not in answers
 
 
+@pytest.mark.parametrize("version", SUPPORTED_PYTHONS)
+def test_every_standard_library_module_is_a_reserved_package_name(
+    version: str, tmp_path: Path
+) -> None:
+    python = run([UV, "python", "find", version], tmp_path).stdout.strip()
+    names = run([python, "-I", "-c", STANDARD_LIBRARY_NAMES], tmp_path).stdout.split()
+
+    could_be_a_package_name = {name for name in names if re.fullmatch(r"[a-z][a-z0-9_]*", name)}
+    assert "test" in could_be_a_package_name
+    assert sorted(could_be_a_package_name - RESERVED_PACKAGE_NAMES) == []
+
+
 @pytest.mark.parametrize(
     ("answers", "message"),
     [
@@ -60,6 +88,7 @@ def test_names_are_derived_from_the_project_name(template: Path, tmp_path: Path)
         ({"package_name": "tests"}, "keyword or would shadow"),
         ({"package_name": "json"}, "keyword or would shadow"),
         ({"package_name": "asyncio"}, "keyword or would shadow"),
+        ({"package_name": "test"}, "keyword or would shadow"),
         ({"description": 'The "best"'}, "cannot contain double quotes"),
         ({"description": "d" * 201}, "200"),
         ({"author_name": "Back\\slash"}, "without double quotes, backslashes"),
