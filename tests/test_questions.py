@@ -55,6 +55,64 @@ def test_names_are_derived_from_the_project_name(template: Path, tmp_path: Path)
     assert answers["package_name"] == "acme_orders_2"
     assert answers["python_version"] == "3.13"
     assert "reserved_package_names" not in answers
+    assert "ascii_spellings" not in answers
+
+
+@pytest.mark.parametrize(
+    ("project_name", "slug", "package"),
+    [
+        # Distribution names and commands may start with a digit; Python packages may not.
+        ("3D Print-Queue API (v2)", "3d-print-queue-api-v2", "service_3d_print_queue_api_v2"),
+        ("24/7 Orders", "24-7-orders", "service_24_7_orders"),
+        ("2025", "2025", "service_2025"),
+        # Accented Latin letters are spelt in ASCII, decomposed accents dropped.
+        ("Café Ünïcode", "cafe-unicode", "cafe_unicode"),
+        ("Straße Ærø Ørsted", "strasse-aero-orsted", "strasse_aero_orsted"),
+        ("Phở Hà Nội", "pho-ha-noi", "pho_ha_noi"),
+        ("İstanbul Şehir", "istanbul-sehir", "istanbul_sehir"),
+        ("Cafe\u0301 Au Lait", "cafe-au-lait", "cafe_au_lait"),
+        # Nothing to spell in ASCII.
+        ("日本語", "service", "service"),
+        ("!!!", "service", "service"),
+        # Reserved names: a keyword, standard-library modules, a dependency.
+        ("Async", "async-service", "async_service"),
+        ("Test", "test-service", "test_service"),
+        ("Json", "json-service", "json_service"),
+        ("Redis", "redis-service", "redis_service"),
+        ("  Leading and trailing  ", "leading-and-trailing", "leading_and_trailing"),
+        # 60 characters cut to 32 right after a separator, which goes.
+        (
+            "Northwind Loyalty Points Ledger: Europe, West and Nordics!!!",
+            "northwind-loyalty-points-ledger",
+            "northwind_loyalty_points_ledger",
+        ),
+        # "service_" and a leading digit cut to 32 right after a separator, which goes.
+        (
+            "2025 Northwinds Loyalty Ledger Europe",
+            "2025-northwinds-loyalty-ledger-e",
+            "service_2025_northwinds_loyalty",
+        ),
+    ],
+)
+def test_any_project_name_derives_a_valid_slug_and_package(
+    template: Path, tmp_path: Path, project_name: str, slug: str, package: str
+) -> None:
+    answers = answers_after_render(template, tmp_path / "out", project_name=project_name)
+
+    assert (answers["project_slug"], answers["package_name"]) == (slug, package)
+    assert (tmp_path / "out" / "src" / package / "main.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("slug", "package"),
+    [("3d-print-queue", "service_3d_print_queue"), ("fastapi", "fastapi_service")],
+)
+def test_the_package_name_is_derived_from_the_slug_the_user_typed(
+    template: Path, tmp_path: Path, slug: str, package: str
+) -> None:
+    answers = answers_after_render(template, tmp_path / "out", project_slug=slug)
+
+    assert (answers["project_slug"], answers["package_name"]) == (slug, package)
 
 
 @pytest.mark.parametrize("version", SUPPORTED_PYTHONS)
@@ -69,6 +127,15 @@ def test_every_standard_library_module_is_a_reserved_package_name(
     assert sorted(could_be_a_package_name - RESERVED_PACKAGE_NAMES) == []
 
 
+def test_ascii_spellings_cover_lowercase_letters_once() -> None:
+    spellings: dict[str, str] = QUESTIONS["ascii_spellings"]["default"]
+    letters = "".join(spellings.values())
+
+    assert all(re.fullmatch(r"[a-z]+", ascii) for ascii in spellings)
+    assert all(letter.lower() == letter and not letter.isascii() for letter in letters)
+    assert len(set(letters)) == len(letters)
+
+
 @pytest.mark.parametrize(
     ("answers", "message"),
     [
@@ -77,7 +144,7 @@ def test_every_standard_library_module_is_a_reserved_package_name(
         ({"project_name": "x" * 61}, "60 characters or fewer"),
         ({"project_slug": "Acme_Orders"}, "lowercase letters, digits and single hyphens"),
         ({"project_slug": "acme--orders"}, "single hyphens"),
-        ({"project_slug": "-acme"}, "starting with a letter"),
+        ({"project_slug": "-acme"}, "starting with a letter or digit"),
         ({"project_slug": "a" * 33}, "Use up to 32"),
         ({"package_name": "Acme"}, "Python identifier"),
         ({"package_name": "acme-orders"}, "Python identifier"),
@@ -89,6 +156,7 @@ def test_every_standard_library_module_is_a_reserved_package_name(
         ({"package_name": "json"}, "keyword or would shadow"),
         ({"package_name": "asyncio"}, "keyword or would shadow"),
         ({"package_name": "test"}, "keyword or would shadow"),
+        ({"package_name": "async"}, "keyword or would shadow"),
         ({"description": 'The "best"'}, "cannot contain double quotes"),
         ({"description": "d" * 201}, "200"),
         ({"author_name": "Back\\slash"}, "without double quotes, backslashes"),
