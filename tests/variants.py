@@ -7,6 +7,7 @@ of the two largest option lists while still meeting each pair of values at least
 
 from __future__ import annotations
 
+import zlib
 from itertools import combinations, product
 from typing import Any
 
@@ -72,8 +73,15 @@ def variant_id(answers: dict[str, str]) -> str:
 
 
 def with_project_name(answers: dict[str, str]) -> dict[str, Any]:
-    """Each variant gets its own names, so variants sharing a database server never collide."""
-    return {"project_name": f"Acme {variant_id(answers)}", **answers}
+    """Each variant gets its own names, so variants sharing a database server never collide.
+
+    Variants other than the defaults also name their package unlike the slug, so a build that
+    looked for the slug's module would fail somewhere.
+    """
+    named: dict[str, Any] = {"project_name": f"Acme {variant_id(answers)}", **answers}
+    if answers != DEFAULTS:
+        named["package_name"] = f"service_{zlib.crc32(variant_id(answers).encode()):08x}"
+    return named
 
 
 VARIANTS = pairwise_variants()
