@@ -12,12 +12,14 @@ from typing import Any
 
 import copier
 import pytest
+import yaml
 from markdown_it import MarkdownIt
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, run
 from tests.variants import VARIANTS, variant_id, with_project_name
 
 MARKDOWN = MarkdownIt("commonmark").enable("table")
+TAG_RELEASES = Path("scripts") / "tag-releases.sh"
 
 
 def structure_problems(text: str) -> list[str]:
@@ -151,3 +153,13 @@ def test_every_server_setting_of_env_is_explained(
 
 def test_the_root_readme_is_well_formed() -> None:
     assert structure_problems((ROOT / "README.md").read_text()) == []
+
+
+def test_try_it_renders_the_newest_release_on_the_default_python(template: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    newest = run([str(template / TAG_RELEASES)], template).stdout.split()[0]
+    copy = next(line for line in section_code(readme, "Try it") if "copier copy" in line)
+    assert f"--vcs-ref {newest} " in copy, "a release moves the --vcs-ref of Try it to itself"
+    python = yaml.safe_load((ROOT / "copier.yml").read_text())["python_version"]["default"]
+    try_it = readme.split("## Try it\n", 1)[1].split("\n## ", 1)[0]
+    assert f"Python {python}" in try_it, "Try it names the Python the default answers need"

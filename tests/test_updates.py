@@ -7,21 +7,21 @@ unmerged index entries, `*.rej` files and conflict markers.
 from __future__ import annotations
 
 import filecmp
-import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import copier
 import pytest
 
-from tests.helpers import UV, git_commit_all, render, run, uv_sync
+from tests.helpers import BASE_ENV, UV, git_commit_all, render, run, uv_sync
 from tests.servers import servers_for_tests
+from tests.test_readme import TAG_RELEASES, section_code
 from tests.variants import DEFAULTS as DEFAULT_OPTIONS
 
 pytestmark = pytest.mark.slow
 
-RELEASE = re.compile(r"^## (v\d+\.\d+\.\d+) \(commit ([0-9a-f]{7,40})\)", re.MULTILINE)
 ANSWER_SETS = {
     "defaults": {"project_name": "Acme Orders"},
     "postgresql-jwt-celery-redis": {
@@ -47,15 +47,11 @@ IGNORED = {".git", ".env", ".copier-answers.yml"}
 
 
 def tagged_releases(template: Path) -> list[str]:
-    """Every release in CHANGELOG.md, newest first, tagged in the template snapshot if missing."""
-    releases = RELEASE.findall((template / "CHANGELOG.md").read_text())
-    if not releases:
-        pytest.fail("CHANGELOG.md names no release to update from", pytrace=False)
-    tags = run(["git", "tag", "--list"], template).stdout.split()
-    for tag, commit in releases:
-        if tag not in tags:
-            run(["git", "tag", tag, commit], template)
-    return [tag for tag, _ in releases]
+    """Every release in CHANGELOG.md, newest first, tagged in the template snapshot if missing.
+
+    By the script README.md gives users for the same purpose.
+    """
+    return run([str(template / TAG_RELEASES)], template).stdout.split()
 
 
 @pytest.fixture(scope="module")
@@ -311,3 +307,177 @@ def test_a_project_from_a_dirty_template_fails_as_the_readme_says_and_its_fix_wo
     set_answer(project, "_commit", recorded.split("-")[0])
     update(project)
     assert "experiments/" in (project / ".dockerignore").read_text()
+
+
+# The path README.md gives users: a clone without tags, the tag script, a copy of the latest
+# release, a git repository, then `copier update` as the rendered README gives it.
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.com",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.com",
+}
+# README commands say `uvx copier`; here it is the tests' own Copier.
+UVX_COPIER = 'uvx() { [ "$1" = copier ] || return 127; shift; "$PYTHON" -m copier "$@"; }\n'
+
+
+def shell(
+    commands: list[str], cwd: Path, *, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Runs README lines in one bash, stopping at the first that fails."""
+    script = UVX_COPIER + "\n".join(commands)
+    args = ["bash", "-euo", "pipefail", "-c", script]
+    env = {**GIT_IDENTITY, "PYTHON": sys.executable}
+    if check:
+        return run(args, cwd, env=env)
+    return subprocess.run(
+        args, cwd=cwd, env={**BASE_ENV, **env}, capture_output=True, text=True, timeout=300
+    )
+
+
+def clone_without_tags(template: Path, destination: Path) -> Path:
+    run(["git", "clone", "--quiet", str(template), str(destination)], template)
+    tags = run(["git", "tag", "--list"], destination).stdout.split()
+    if tags:
+        run(["git", "tag", "--delete", *tags], destination)
+    return destination
+
+
+def try_it(clone: Path) -> list[str]:
+    """README.md's "Try it" lines that tag, render and commit: not uv's install, not serving."""
+    setup, *steps, serve = section_code((clone / "README.md").read_text(), "Try it")
+    assert setup.startswith("python3 -m venv .tools"), setup
+    assert serve.startswith("uv run "), serve
+    return steps
+
+
+def recorded_commit(project: Path) -> str:
+    lines = (project / ".copier-answers.yml").read_text().splitlines()
+    return next(line.split(": ", 1)[1] for line in lines if line.startswith("_commit:"))
+
+
+def update_command(project: Path) -> str:
+    """The update line of the project's own README: the latest release, the same answers."""
+    command = section_code((project / "README.md").read_text(), "Updating from the template")[0]
+    assert command.startswith("uvx copier update --defaults "), command
+    return command
+
+
+def release_after(clone: Path, newest: str) -> str:
+    """Releases a change in the clone as maintainers do: a commit, then its CHANGELOG entry."""
+    with (clone / "template" / ".dockerignore").open("a") as ignore:
+        ignore.write("experiments/\n")
+    git_commit_all(clone, "ignore experiments/")
+    commit = run(["git", "rev-parse", "--short=12", "HEAD"], clone).stdout.strip()
+    major, minor, patch = newest.removeprefix("v").split(".")
+    release = f"v{major}.{minor}.{int(patch) + 1}"
+    changelog = clone / "CHANGELOG.md"
+    entry = f"## {release} (commit {commit})\n\n- `experiments/` stays out of images.\n\n"
+    changelog.write_text(changelog.read_text().replace(f"## {newest} ", entry + f"## {newest} ", 1))
+    git_commit_all(clone, f"Release {release}")
+    return release
+
+
+def test_the_tag_script_changes_nothing_twice_and_moves_no_tag(
+    template: Path, tmp_path: Path
+) -> None:
+    clone = clone_without_tags(template, tmp_path / "fastapi-service-template")
+    script = str(clone / TAG_RELEASES)
+    first = run([script], clone)
+    again = run([script], clone)
+    assert again.stdout == first.stdout
+    assert again.stderr == "", "nothing tagged the second time"
+    newest = first.stdout.split()[0]
+    run(["git", "tag", "--force", newest, "HEAD"], clone)
+
+    moved = subprocess.run([script], cwd=clone, capture_output=True, text=True, check=False)
+
+    assert moved.returncode != 0
+    assert f"{newest} is on" in moved.stderr
+    head = run(["git", "rev-parse", "HEAD"], clone).stdout
+    assert run(["git", "rev-parse", f"{newest}^{{commit}}"], clone).stdout == head
+
+
+def test_the_readme_path_renders_the_latest_release_and_updates_release_by_release(
+    template: Path, tmp_path: Path
+) -> None:
+    clone = clone_without_tags(template, tmp_path / "fastapi-service-template")
+    steps = try_it(clone)
+
+    shell(steps, clone)
+
+    project = tmp_path / "my-service"
+    releases = tagged_releases(clone)  # already tagged: the script changes nothing
+    assert recorded_commit(project) == releases[0], "Try it renders the newest release"
+    assert not run(["git", "status", "--porcelain"], project).stdout, "everything committed"
+    shell([update_command(project)], project)
+    assert recorded_commit(project) == releases[0]
+    assert not run(["git", "status", "--porcelain"], project).stdout, "nothing to update"
+
+    release = release_after(clone, releases[0])
+    shell([line for line in steps if "tag-releases" in line], clone)
+    shell([update_command(project)], project)
+
+    assert_no_conflicts(project)
+    assert recorded_commit(project) == release
+    assert (project / ".dockerignore").read_text().endswith("experiments/\n")
+
+
+def test_a_project_of_the_release_before_updates_to_the_latest_as_the_readmes_say(
+    template: Path, tmp_path: Path
+) -> None:
+    clone = clone_without_tags(template, tmp_path / "fastapi-service-template")
+    newest, previous = tagged_releases(clone)[:2]
+    steps = [
+        line.replace(f"--vcs-ref {newest} ", f"--vcs-ref {previous} ") for line in try_it(clone)
+    ]
+    assert steps != try_it(clone), f"Try it renders {newest}"
+    shell(steps, clone)
+    project = tmp_path / "my-service"
+    assert recorded_commit(project) == previous
+
+    shell([update_command(project)], project)
+
+    assert_no_conflicts(project)
+    assert recorded_commit(project) == newest
+    fresh = render(clone, tmp_path / "fresh", {"project_name": "My Service"}, vcs_ref=newest)
+    assert differences(project, fresh) == []
+
+
+def test_a_project_rendered_between_releases_updates_as_the_readme_says(
+    template: Path, tmp_path: Path
+) -> None:
+    """Rendered without --vcs-ref from a clone without tags, as README.md used to say."""
+    clone = clone_without_tags(template, tmp_path / "fastapi-service-template")
+    steps = try_it(clone)
+    newest = tagged_releases(template)[0]
+    untagged = [line.replace(f"--vcs-ref {newest} ", "") for line in steps]
+    shell([line for line in untagged if "tag-releases" not in line], clone)
+    project = tmp_path / "my-service"
+    assert not recorded_commit(project).startswith("v"), "a bare commit"
+    shell([line for line in steps if "tag-releases" in line], clone)
+
+    refused = shell([update_command(project)], project, check=False)
+
+    assert refused.returncode != 0
+    assert "You are downgrading from" in refused.stderr, refused.stderr
+    guide = (clone / "README.md").read_text()
+    assert "You are downgrading from" in guide, "README.md names the error"
+    assert "You are downgrading from" in (project / "README.md").read_text()
+    follow_head = [
+        line
+        for line in section_code(guide, "Releases and updates")
+        if "copier update" in line and "--vcs-ref HEAD" in line
+    ]
+    assert follow_head, "README.md says how to update before the next release"
+    shell(follow_head, project)
+    assert_no_conflicts(project)
+    git_commit_all(project, "the template's HEAD")
+
+    release = release_after(clone, newest)
+    shell([line for line in steps if "tag-releases" in line], clone)
+    shell([update_command(project)], project)
+
+    assert_no_conflicts(project)
+    assert recorded_commit(project) == release
+    assert (project / ".dockerignore").read_text().endswith("experiments/\n")
