@@ -1,5 +1,6 @@
 import uuid
 
+import pytest
 from httpx import AsyncClient
 
 PROBLEM = "application/problem+json"
@@ -171,11 +172,30 @@ async def test_delete_unknown_item_is_404(client: AsyncClient) -> None:
     assert response.status_code == 404
 
 
-async def test_nul_characters_are_refused_not_stored(client: AsyncClient) -> None:
-    response = await client.post("/items", json={"name": "nul", "description": "a\u0000b"})
+@pytest.mark.parametrize(
+    ("body", "location"),
+    [
+        ({"name": "nul", "description": "a\u0000b"}, "body.description"),
+        ({"name": "a\u0000b"}, "body.name"),
+        ({"name": "\u0000"}, "body.name"),
+    ],
+)
+async def test_nul_characters_are_refused_not_stored(
+    client: AsyncClient, body: dict[str, str], location: str
+) -> None:
+    response = await client.post("/items", json=body)
 
     assert response.status_code == 422
-    assert response.json()["errors"][0]["location"] == "body.description"
+    assert response.json()["errors"][0]["location"] == location
+
+
+async def test_nul_characters_are_refused_in_a_change(client: AsyncClient) -> None:
+    created = (await client.post("/items", json={"name": "Widget"})).json()
+
+    response = await client.patch(f"/items/{created['id']}", json={"name": "Wid\u0000get"})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["location"] == "body.name"
 
 
 async def test_a_blank_name_is_refused(client: AsyncClient) -> None:
