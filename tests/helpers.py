@@ -43,7 +43,11 @@ def every_pyenv_version() -> dict[str, str]:
 
 
 # The environment of every command the tests run in a rendered project.
-BASE_ENV = {**os.environ, **every_pyenv_version()}
+# Without the template's own virtualenv, which uv would warn about in every rendered project.
+BASE_ENV = {
+    **{name: value for name, value in os.environ.items() if name != "VIRTUAL_ENV"},
+    **every_pyenv_version(),
+}
 
 
 def render(

@@ -262,6 +262,27 @@ def test_unreachable_database_fails_fast_with_one_clear_line(
     assert "Traceback" not in output
 
 
+def test_project_tests_stop_with_one_line_when_their_database_server_is_down(
+    variant: dict[str, Any], project: Path
+) -> None:
+    if variant["database"] == "sqlite":
+        pytest.skip("SQLite: the project's tests need no database server")
+    down = urlsplit(server_url(variant["database"]))._replace(netloc="u:p@127.0.0.1:9").geturl()
+    env = {**servers_for_tests(variant), "TEST_DATABASE_URL": down}
+
+    output = run_failing(
+        [UV, "run", "--frozen", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider"],
+        project,
+        env=env,
+    )
+
+    assert "Traceback" not in output
+    assert "INTERNALERROR" not in output
+    assert len(output.strip().splitlines()) <= 3, output
+    assert "No " in output and "server answers at TEST_DATABASE_URL=" in output
+    assert ":p@" not in output  # the password is hidden
+
+
 def test_production_refuses_to_start_with_a_placeholder_secret(project: Path) -> None:
     env = {"APP_ENVIRONMENT": "production", "APP_SECRET_KEY": "change-me"}
 
