@@ -81,6 +81,7 @@ def test_service_serves_real_http_and_stops_on_sigterm(
         project, [executable(project), "serve", "--port", str(port)], env, port
     ) as process:
         ready, _, _ = http("GET", f"{base}/health/ready")
+        probed, probe_body, _ = http("HEAD", f"{base}/health/live")
         credentials = authenticate(variant["auth"], project, env, base)
         created_status, created_body, created_headers = http(
             "POST",
@@ -94,6 +95,7 @@ def test_service_serves_real_http_and_stops_on_sigterm(
         exit_code = stop(process, timeout=10)
 
     assert ready == 200
+    assert (probed, probe_body) == (200, b"")
     assert created_status == 201, created_body
     assert created_headers["x-request-id"] == "smoke-test-1"
     assert read_status == 200

@@ -42,3 +42,29 @@ async def test_unhandled_error_is_500_problem_without_traceback(
         r for r in caplog.records if r.exc_info and "secret internal detail" in str(r.exc_info[1])
     ]
     assert logged, "the exception and its traceback are logged"
+
+
+@pytest.mark.parametrize("body", [b'{"name": ', b'{"name": "a"} trailing', b"\xff\xfe{}"])
+async def test_a_body_that_is_not_json_is_a_400_problem(client: AsyncClient, body: bytes) -> None:
+    response = await client.post(
+        "/items", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"].startswith("The request body is not valid JSON: ")
+    assert "errors" not in response.json()
+
+
+async def test_the_schema_declares_the_400_of_every_json_body(client: AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+
+    json_bodies = [
+        operation
+        for operations in schema["paths"].values()
+        for operation in operations.values()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+
+    assert json_bodies
+    assert all("400" in operation["responses"] for operation in json_bodies)
