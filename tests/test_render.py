@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,24 @@ def test_no_secret_or_local_path_is_tracked(template: Path, default_project: Pat
         if name != ".copier-answers.yml":  # records the template's location on purpose
             assert str(ROOT) not in text, name
             assert str(template) not in text, name
+
+
+def test_local_data_stays_out_of_version_control(default_project: Path) -> None:
+    """What the service writes where .env.example points (uploads, the SQLite database)."""
+    settings = (default_project / ".env.example").read_text()
+    uploads = re.search(r"^APP_DOCUMENTS__STORAGE_DIR=\./(\S+)$", settings, re.M)
+    database = re.search(r"^APP_DATABASE__URL=sqlite\+aiosqlite:///\./(\S+)$", settings, re.M)
+    assert uploads, "the default variant stores uploads in a folder of the project"
+    assert database, "the default variant keeps its database in the project"
+    written = [f"{uploads.group(1)}/{uuid.uuid4()}", database.group(1), f"{database.group(1)}-wal"]
+    for name in written:
+        (default_project / name).parent.mkdir(parents=True, exist_ok=True)
+        (default_project / name).write_text("data")
+    run(["git", "init", "--quiet"], default_project)
+
+    ignored = run(["git", "check-ignore", *written], default_project).stdout.split()
+
+    assert ignored == written
 
 
 def test_each_render_gets_its_own_secret(template: Path, tmp_path: Path) -> None:
