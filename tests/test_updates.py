@@ -169,7 +169,12 @@ def test_user_edits_survive_an_update_and_the_tests_still_pass(
         '    "alembic>=1.16",\n',
         '    "alembic>=1.16",\n    "tenacity>=8",\n',
     )
-    edit(project / "README.md", "## Run it\n", "## Run it\n\nOur team runs it on Fridays only.\n")
+    # A line of the user's own, away from the lines the template changes between releases.
+    edit(
+        project / "README.md",
+        "## Migrations\n",
+        "## Migrations\n\nOur team migrates on Fridays only.\n",
+    )
     git_commit_all(project, "our own changes")
 
     update(project)
@@ -177,7 +182,7 @@ def test_user_edits_survive_an_update_and_the_tests_still_pass(
     assert (package / "status.py").read_text().endswith('return {"status": "fine"}\n')
     assert 'log_level: str = "WARNING"' in (package / "config.py").read_text()
     assert '"tenacity>=8"' in (project / "pyproject.toml").read_text()
-    assert "Our team runs it on Fridays only." in (project / "README.md").read_text()
+    assert "Our team migrates on Fridays only." in (project / "README.md").read_text()
     uv_sync(project)
     run(
         [UV, "run", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider"],
