@@ -106,11 +106,11 @@ def test_reads_survive_a_redis_outage_and_the_cache_recovers(
     assert json.loads(during_read[1])["name"] == "Sturdy"
     assert during_write[0] == 200
     assert during_ready[0] == 200
-    assert json.loads(during_ready[1])["cache"] == "unavailable"
+    assert json.loads(during_ready[1])["checks"]["cache"] == "unavailable"
     assert json.loads(after_write[1])["name"] == "Changed"
     assert recovered[0] == 200
     assert json.loads(recovered[1])["name"] == "Changed"
     assert cached_again >= 1, "the cache works again without restarting the service"
-    assert json.loads(ready_again[1])["cache"] == "ok"
+    assert json.loads(ready_again[1])["checks"]["cache"] == "ok"
     log = (project / "serve.log").read_text()
     assert "cache_unavailable" in log
