@@ -24,6 +24,7 @@ import yaml
 from kubernetes_validate.utils import latest_version
 
 from tests.helpers import render, run
+from tests.test_questions import refusal
 from tests.test_readme import structure_problems
 
 DATABASES = ["sqlite", "postgresql", "mysql"]
@@ -132,6 +133,17 @@ def test_the_variants_meet_every_database_and_queue_with_every_answer() -> None:
             chosen = [v for v in VARIANTS if v[question] == answer]
             assert {v["database"] for v in chosen} == set(DATABASES), (question, answer)
             assert {v["task_queue"] for v in chosen} == set(QUEUES), (question, answer)
+
+
+@pytest.mark.parametrize(("question", "answer"), [("kubernetes", "kustomize"), ("ci", "jenkins")])
+def test_an_unknown_answer_is_refused_with_the_choices(
+    template: Path, tmp_path: Path, question: str, answer: str
+) -> None:
+    error = refusal(template, tmp_path / "out", **{question: answer})
+
+    choices = {"kubernetes": ["none", "helm"], "ci": CIS}[question]
+    assert all(choice in error for choice in choices), error
+    assert not (tmp_path / "out").exists()
 
 
 # --- what is rendered
