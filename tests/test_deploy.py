@@ -178,6 +178,20 @@ def test_only_the_chosen_deployment_files_are_rendered(
     assert {path.name for path in (project / CHART / "templates").iterdir()} == expected
 
 
+def test_deployment_files_pass_the_projects_whitespace_hooks(
+    variant: tuple[dict[str, str], Path],
+) -> None:
+    """What pre-commit's end-of-file-fixer and trailing-whitespace would change."""
+    _, project = variant
+    files = [*(project / "deploy").rglob("*"), *project.glob(".gitlab-ci.yml")]
+    files += (project / ".github").rglob("*")
+    for path in (path for path in files if path.is_file()):
+        text = path.read_text()
+        assert text.endswith("\n"), path
+        assert not text.endswith("\n\n"), path
+        assert not re.search(r"[ \t]+$", text, re.MULTILINE), path
+
+
 # --- the chart, by Helm's own library
 
 
