@@ -192,6 +192,25 @@ def test_deployment_files_pass_the_projects_whitespace_hooks(
         assert not re.search(r"[ \t]+$", text, re.MULTILINE), path
 
 
+def test_every_yaml_file_the_check_yaml_hook_reads_parses(
+    variant: tuple[dict[str, str], Path],
+) -> None:
+    """pre-commit's check-yaml skips Helm's Go templates and must pass on every other file."""
+    _, project = variant
+    hooks = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())
+    (check_yaml,) = [
+        hook for repo in hooks["repos"] for hook in repo["hooks"] if hook["id"] == "check-yaml"
+    ]
+    skipped = re.compile(check_yaml.get("exclude", "^$"))
+    files = [path.relative_to(project).as_posix() for path in project.rglob("*.y*ml")]
+    files = [name for name in files if not name.startswith(".venv/")]
+
+    templates = [name for name in files if "/templates/" in name]
+    assert all(skipped.search(name) for name in templates)
+    for name in (name for name in files if not skipped.search(name)):
+        list(yaml.safe_load_all((project / name).read_text()))
+
+
 # --- the chart, by Helm's own library
 
 
