@@ -2,7 +2,7 @@ import uuid
 
 from httpx import AsyncClient
 
-from tests.documents.conftest import RecordingQueue
+from tests.jobs.conftest import RecordingQueue
 
 PROBLEM = "application/problem+json"
 CONTENT = b"hello world\nsecond line here\n"
@@ -29,7 +29,7 @@ async def test_upload_is_accepted_with_location_and_enqueued(
     assert document["size"] == len(CONTENT)
     assert (document["filename"], document["content_type"]) == ("notes.txt", "text/plain")
     assert document["sha256"] is None
-    assert job_queue.enqueued == [uuid.UUID(str(document["id"]))]
+    assert job_queue.enqueued == [("documents.process", (document["id"],))]
 
 
 async def test_uploaded_document_can_be_read_back(
