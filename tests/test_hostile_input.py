@@ -220,6 +220,35 @@ def test_path_of_10000_characters_is_404(service: Service) -> None:
     assert service.still_serves()
 
 
+def test_headers_over_64_kib_are_431(service: Service) -> None:
+    answer = service.raw(
+        b"GET /items HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"
+    )
+
+    status, problem = _status_and_problem(answer)
+    assert status == problem["status"] == 431
+    assert service.still_serves()
+
+
+def test_a_header_that_never_ends_is_431_before_it_fills_memory(service: Service) -> None:
+    sent = 0
+    with socket.create_connection(("127.0.0.1", service.port)) as sock:
+        sock.sendall(b"GET /items HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        try:
+            while sent < FIFTY_MEGABYTES and not select.select([sock], [], [], 0)[0]:
+                sock.sendall(b"a" * CHUNK)
+                sent += CHUNK
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = _read_until_closed(sock, 10)
+    service.received.append(answer)
+
+    status, problem = _status_and_problem(answer)
+    assert status == problem["status"] == 431
+    assert sent < FIFTY_MEGABYTES // 4
+    assert service.still_serves()
+
+
 @pytest.mark.parametrize(
     "request_line",
     [
