@@ -207,3 +207,46 @@ def test_a_worker_killed_mid_job_loses_nothing(late_ack: tuple[dict[str, Any], P
     print(
         f"killed mid-job, done {recovered_after:.1f} s later ({time.monotonic() - started:.1f} s)"
     )
+
+
+BROKER_VARIANTS = [v for v in WORKER_VARIANTS if v["task_queue"] != "inprocess"]
+# A worker told to stop gets this long; a job it cannot finish by then goes back to the queue.
+STOP_SECONDS = 30
+
+
+@pytest.fixture(scope="module", params=variant_params(BROKER_VARIANTS))
+def broker_variant(
+    request: pytest.FixtureRequest, installed_project: Callable[[dict[str, Any]], Path]
+) -> tuple[dict[str, Any], Path]:
+    """A variant of each queue and broker that runs a worker process."""
+    return request.param, installed_project(request.param)
+
+
+def test_sigterm_lets_a_running_job_finish_or_hands_it_back(
+    broker_variant: tuple[dict[str, Any], Path],
+) -> None:
+    variant, project = broker_variant
+    env = worker_env(variant, project, "worker_stopped")
+    with service(variant, project, env) as api:
+        with worker(project, env, "stopped-worker.log") as stopping:
+            url = upload(api, BIG_DOCUMENT)
+            seen = wait_for_status(api, url, {"processing", "done", "failed"}, 60)
+            stopping.send_signal(signal.SIGTERM)
+            asked_at = time.monotonic()
+            try:
+                exit_code = stopping.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the worker ignored SIGTERM for {STOP_SECONDS} s")
+            stopped_in = time.monotonic() - asked_at
+        _, after_stop, _ = request("GET", url, headers=api.credentials)
+        if after_stop["status"] == "done":
+            document, outcome = after_stop, "finished it"
+        else:
+            with worker(project, env, "worker.log"):
+                document = wait_for_status(api, url, {"done", "failed"}, 90, nudge=True)
+            outcome = f"handed it back ({after_stop['status']})"
+
+    assert seen["status"] == "processing", "the job was still running when SIGTERM came"
+    assert exit_code == 0
+    assert_measured(document, BIG_DOCUMENT)
+    print(f"SIGTERM mid-job ({seen['status']}): exit 0 in {stopped_in:.1f} s, {outcome}")
