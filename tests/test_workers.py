@@ -13,11 +13,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.auth import authenticate
-from tests.helpers import BASE_ENV, executable, free_port, http, multipart_file, run, serving
+from tests.helpers import (
+    BASE_ENV,
+    TcpProxy,
+    executable,
+    free_port,
+    http,
+    multipart_file,
+    run,
+    serving,
+)
 from tests.servers import queue_broker, service_env
 from tests.variants import VARIANTS, variant_params
 
@@ -250,3 +260,34 @@ def test_sigterm_lets_a_running_job_finish_or_hands_it_back(
     assert exit_code == 0
     assert_measured(document, BIG_DOCUMENT)
     print(f"SIGTERM mid-job ({seen['status']}): exit 0 in {stopped_in:.1f} s, {outcome}")
+
+
+# The service's own deadline for handing a job to the broker, and a margin for a busy machine.
+ENQUEUE_SECONDS = 5 + 3
+
+
+def test_an_upload_is_answered_while_the_broker_does_not_answer(
+    broker_variant: tuple[dict[str, Any], Path],
+) -> None:
+    variant, project = broker_variant
+    env = worker_env(variant, project, "broker_outage")
+    broker = urlsplit(env["APP_JOBS__BROKER_URL"])
+    with TcpProxy(broker.hostname or "", broker.port or 0) as proxy:
+        credentials = broker.netloc.rpartition("@")[0]
+        through_proxy = broker._replace(netloc=f"{credentials}@127.0.0.1:{proxy.port}".lstrip("@"))
+        env["APP_JOBS__BROKER_URL"] = through_proxy.geturl()
+        env["APP_HEALTH_TIMEOUT_SECONDS"] = "1"
+        with service(variant, project, env) as api:
+            upload(api, SMALL_DOCUMENT)  # the service's connection to the broker is open
+            proxy.blackhole()
+            started = time.monotonic()
+            url = upload(api, SMALL_DOCUMENT)
+            answered_in = time.monotonic() - started
+            _, document, _ = request("GET", url, headers=api.credentials)
+            ready, _, _ = http("GET", f"{api.base}/health/ready", timeout=10)
+            proxy.restore()
+
+    assert answered_in < ENQUEUE_SECONDS
+    assert document["status"] == "pending", "the periodic clean-up enqueues it later"
+    assert ready == 503
+    print(f"upload answered 202 in {answered_in:.1f} s while the broker did not answer")
