@@ -253,6 +253,10 @@ class TcpProxy:
     def blackhole(self) -> None:
         self.forwarding.clear()
 
+    def restore(self) -> None:
+        """Lets traffic through again, what was held back first, as a healed network does."""
+        self.forwarding.set()
+
     def _accept(self) -> None:
         while not self.closed.is_set():
             try:

@@ -372,6 +372,9 @@ def test_probes_wait_longer_than_the_service_and_stopping_pods_drain(
     spec = by_kind(manifests, "Deployment")[SLUG]["spec"]["template"]["spec"]
     assert pause == values["api"]["preStopSleepSeconds"] > 0
     assert spec["terminationGracePeriodSeconds"] > pause + values["api"]["drainSeconds"]
+    # uvicorn itself waits drainSeconds for the requests in flight, no more.
+    grace = {variable["name"]: variable["value"] for variable in api["env"]}
+    assert grace["APP_SHUTDOWN_GRACE_SECONDS"] == str(values["api"]["drainSeconds"])
 
 
 def settings_of(env_example: str) -> set[str]:

@@ -13,11 +13,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.auth import authenticate
-from tests.helpers import BASE_ENV, executable, free_port, http, multipart_file, run, serving
+from tests.helpers import (
+    BASE_ENV,
+    TcpProxy,
+    executable,
+    free_port,
+    http,
+    multipart_file,
+    run,
+    serving,
+)
 from tests.servers import queue_broker, service_env
 from tests.variants import VARIANTS, variant_params
 
@@ -207,3 +217,77 @@ def test_a_worker_killed_mid_job_loses_nothing(late_ack: tuple[dict[str, Any], P
     print(
         f"killed mid-job, done {recovered_after:.1f} s later ({time.monotonic() - started:.1f} s)"
     )
+
+
+BROKER_VARIANTS = [v for v in WORKER_VARIANTS if v["task_queue"] != "inprocess"]
+# A worker told to stop gets this long; a job it cannot finish by then goes back to the queue.
+STOP_SECONDS = 30
+
+
+@pytest.fixture(scope="module", params=variant_params(BROKER_VARIANTS))
+def broker_variant(
+    request: pytest.FixtureRequest, installed_project: Callable[[dict[str, Any]], Path]
+) -> tuple[dict[str, Any], Path]:
+    """A variant of each queue and broker that runs a worker process."""
+    return request.param, installed_project(request.param)
+
+
+def test_sigterm_lets_a_running_job_finish_or_hands_it_back(
+    broker_variant: tuple[dict[str, Any], Path],
+) -> None:
+    variant, project = broker_variant
+    env = worker_env(variant, project, "worker_stopped")
+    with service(variant, project, env) as api:
+        with worker(project, env, "stopped-worker.log") as stopping:
+            url = upload(api, BIG_DOCUMENT)
+            seen = wait_for_status(api, url, {"processing", "done", "failed"}, 60)
+            stopping.send_signal(signal.SIGTERM)
+            asked_at = time.monotonic()
+            try:
+                exit_code = stopping.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the worker ignored SIGTERM for {STOP_SECONDS} s")
+            stopped_in = time.monotonic() - asked_at
+        _, after_stop, _ = request("GET", url, headers=api.credentials)
+        if after_stop["status"] == "done":
+            document, outcome = after_stop, "finished it"
+        else:
+            with worker(project, env, "worker.log"):
+                document = wait_for_status(api, url, {"done", "failed"}, 90, nudge=True)
+            outcome = f"handed it back ({after_stop['status']})"
+
+    assert seen["status"] == "processing", "the job was still running when SIGTERM came"
+    assert exit_code == 0
+    assert_measured(document, BIG_DOCUMENT)
+    print(f"SIGTERM mid-job ({seen['status']}): exit 0 in {stopped_in:.1f} s, {outcome}")
+
+
+# The service's own deadline for handing a job to the broker, and a margin for a busy machine.
+ENQUEUE_SECONDS = 5 + 3
+
+
+def test_an_upload_is_answered_while_the_broker_does_not_answer(
+    broker_variant: tuple[dict[str, Any], Path],
+) -> None:
+    variant, project = broker_variant
+    env = worker_env(variant, project, "broker_outage")
+    broker = urlsplit(env["APP_JOBS__BROKER_URL"])
+    with TcpProxy(broker.hostname or "", broker.port or 0) as proxy:
+        credentials = broker.netloc.rpartition("@")[0]
+        through_proxy = broker._replace(netloc=f"{credentials}@127.0.0.1:{proxy.port}".lstrip("@"))
+        env["APP_JOBS__BROKER_URL"] = through_proxy.geturl()
+        env["APP_HEALTH_TIMEOUT_SECONDS"] = "1"
+        with service(variant, project, env) as api:
+            upload(api, SMALL_DOCUMENT)  # the service's connection to the broker is open
+            proxy.blackhole()
+            started = time.monotonic()
+            url = upload(api, SMALL_DOCUMENT)
+            answered_in = time.monotonic() - started
+            _, document, _ = request("GET", url, headers=api.credentials)
+            ready, _, _ = http("GET", f"{api.base}/health/ready", timeout=10)
+            proxy.restore()
+
+    assert answered_in < ENQUEUE_SECONDS
+    assert document["status"] == "pending", "the periodic clean-up enqueues it later"
+    assert ready == 503
+    print(f"upload answered 202 in {answered_in:.1f} s while the broker did not answer")

@@ -3,6 +3,8 @@ import logging
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 
 async def test_unknown_route_is_404_problem(client: AsyncClient) -> None:
@@ -42,6 +44,33 @@ async def test_unhandled_error_is_500_problem_without_traceback(
         r for r in caplog.records if r.exc_info and "secret internal detail" in str(r.exc_info[1])
     ]
     assert logged, "the exception and its traceback are logged"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("SELECT secret_column FROM item", {}, OSError("server closed")),
+        PoolTimeoutError("QueuePool limit of size 10 overflow 0 reached"),
+        TimeoutError(),
+        ConnectionRefusedError(111, "Connect call failed"),
+    ],
+    ids=["dropped", "pool-exhausted", "no-answer", "refused"],
+)
+async def test_an_unavailable_database_is_503_problem_with_retry_after(
+    app: FastAPI, error: Exception
+) -> None:
+    @app.get("/unavailable")
+    async def unavailable() -> None:
+        raise error
+
+    transport = ASGITransport(app=app)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/unavailable")
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) > 0
+    assert "secret_column" not in response.text
 
 
 @pytest.mark.parametrize("body", [b'{"name": ', b'{"name": "a"} trailing', b"\xff\xfe{}"])
