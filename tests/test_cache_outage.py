@@ -15,6 +15,7 @@ import pytest
 
 from tests.auth import authenticate
 from tests.helpers import executable, free_port, http, run, serving, stop
+from tests.reliability import Tally
 from tests.servers import service_env
 from tests.variants import VARIANTS, variant_params
 
@@ -71,8 +72,9 @@ def redis_keys(port: int) -> int:
 
 
 def test_reads_survive_a_redis_outage_and_the_cache_recovers(
-    variant: dict[str, Any], project: Path, tmp_path: Path
+    variant: dict[str, Any], project: Path, tmp_path: Path, reliability: Tally
 ) -> None:
+    reliability.add(faults_injected=1)
     redis_port, port = free_port(), free_port()
     env = {
         **service_env(variant, project, "cache_outage"),

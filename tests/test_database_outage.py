@@ -14,6 +14,7 @@ import pytest
 
 from tests.auth import authenticate
 from tests.helpers import TcpProxy, executable, free_port, http, run, serving, stop
+from tests.reliability import Tally
 from tests.servers import fresh_database_url, service_env
 from tests.variants import VARIANTS, variant_params
 
@@ -46,8 +47,9 @@ def variant(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 def test_readiness_is_503_soon_after_the_database_stops_answering(
-    variant: dict[str, Any], project: Path
+    variant: dict[str, Any], project: Path, reliability: Tally
 ) -> None:
+    reliability.add(faults_injected=1)
     url = urlsplit(fresh_database_url(variant, project, "outage"))
     with TcpProxy(url.hostname or "", url.port or 0) as proxy:
         credentials = url.netloc.rpartition("@")[0]
@@ -84,8 +86,9 @@ def outage_variant(
 
 
 def test_api_requests_get_a_503_during_an_outage_and_succeed_once_it_ends(
-    outage_variant: tuple[dict[str, Any], Path],
+    outage_variant: tuple[dict[str, Any], Path], reliability: Tally
 ) -> None:
+    reliability.add(faults_injected=1)
     variant, project = outage_variant
     url = urlsplit(fresh_database_url(variant, project, "api_outage"))
     with TcpProxy(url.hostname or "", url.port or 0) as proxy:

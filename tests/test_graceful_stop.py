@@ -16,6 +16,7 @@ import pytest
 
 from tests.auth import authenticate
 from tests.helpers import executable, free_port, multipart_file, run, serving
+from tests.reliability import Tally
 from tests.servers import service_env
 from tests.variants import DEFAULTS, VARIANTS, variant_params
 
@@ -84,8 +85,9 @@ def stop_env(variant: dict[str, Any], project: Path, grace_seconds: int) -> dict
 
 
 def test_sigterm_lets_the_requests_in_flight_finish_and_refuses_new_ones(
-    stop_variant: tuple[dict[str, Any], Path],
+    stop_variant: tuple[dict[str, Any], Path], reliability: Tally
 ) -> None:
+    reliability.add(faults_injected=1)
     variant, project = stop_variant
     env = stop_env(variant, project, GRACE_SECONDS)
     port = free_port()
@@ -114,6 +116,8 @@ def test_sigterm_lets_the_requests_in_flight_finish_and_refuses_new_ones(
         exit_code = process.wait(timeout=GRACE_SECONDS + 10)
         exited_in = time.monotonic() - stopping
 
+    normal = {201, 202} if variant["task_queue"] != "none" else {201}
+    reliability.add(requests_lost=sum(status not in normal for status, _ in answers))
     statuses = sorted({status for status, _ in answers})
     assert statuses == ([201, 202] if variant["task_queue"] != "none" else [201]), answers[:3]
     assert refused, "a new connection is refused once the stop began (readiness too)"
@@ -131,8 +135,9 @@ def default_variant(
 
 
 def test_sigterm_ends_a_request_that_outlasts_the_grace_period(
-    default_variant: tuple[dict[str, Any], Path],
+    default_variant: tuple[dict[str, Any], Path], reliability: Tally
 ) -> None:
+    reliability.add(faults_injected=1)
     variant, project = default_variant
     grace_seconds = 2
     env = stop_env(variant, project, grace_seconds)

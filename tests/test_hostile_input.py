@@ -29,6 +29,7 @@ import pytest
 
 from tests.auth import SUPERUSER_EMAIL, SUPERUSER_PASSWORD, authenticate, log_in
 from tests.helpers import executable, free_port, http, run, serving
+from tests.reliability import Tally
 from tests.servers import service_env
 from tests.variants import DEFAULTS, VARIANTS, variant_params
 
@@ -95,6 +96,12 @@ class Service:
     def still_serves(self) -> bool:
         status, _ = self.request("GET", "/items", headers=self.credentials)
         return status == 200
+
+
+@pytest.fixture(autouse=True)
+def count_hostile_input(reliability: Tally) -> None:
+    """Every test here sends the running service one kind of hostile input."""
+    reliability.add(hostile_inputs=1)
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from tests.helpers import (
     run,
     serving,
 )
+from tests.reliability import Tally
 from tests.servers import queue_broker, service_env
 from tests.variants import VARIANTS, variant_params
 
@@ -189,7 +190,10 @@ def late_ack(
     return request.param, installed_project(request.param)
 
 
-def test_a_worker_killed_mid_job_loses_nothing(late_ack: tuple[dict[str, Any], Path]) -> None:
+def test_a_worker_killed_mid_job_loses_nothing(
+    late_ack: tuple[dict[str, Any], Path], reliability: Tally
+) -> None:
+    reliability.add(faults_injected=1)
     variant, project = late_ack
     env = worker_env(variant, project, "worker_killed")
     started = time.monotonic()
@@ -233,8 +237,9 @@ def broker_variant(
 
 
 def test_sigterm_lets_a_running_job_finish_or_hands_it_back(
-    broker_variant: tuple[dict[str, Any], Path],
+    broker_variant: tuple[dict[str, Any], Path], reliability: Tally
 ) -> None:
+    reliability.add(faults_injected=1)
     variant, project = broker_variant
     env = worker_env(variant, project, "worker_stopped")
     with service(variant, project, env) as api:
@@ -267,8 +272,9 @@ ENQUEUE_SECONDS = 5 + 3
 
 
 def test_an_upload_is_answered_while_the_broker_does_not_answer(
-    broker_variant: tuple[dict[str, Any], Path],
+    broker_variant: tuple[dict[str, Any], Path], reliability: Tally
 ) -> None:
+    reliability.add(faults_injected=1)
     variant, project = broker_variant
     env = worker_env(variant, project, "broker_outage")
     broker = urlsplit(env["APP_JOBS__BROKER_URL"])
