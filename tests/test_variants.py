@@ -210,10 +210,11 @@ def test_serve_runs_the_configured_number_of_processes(
     assert not [pid for pid in servers if Path(f"/proc/{pid}").exists()]
 
 
-def test_generated_requests_never_get_a_server_error(
-    variant: dict[str, Any], project: Path
-) -> None:
-    """Schemathesis sends schema-valid and invalid requests; none may end in a 5xx."""
+def test_generated_requests_keep_the_api_contract(variant: dict[str, Any], project: Path) -> None:
+    """Schemathesis, logged in as a user would be, sends schema-valid and invalid requests to
+    the real process and runs every check it has on each answer: no 5xx, only declared status
+    codes, content types and headers, bodies matching their schema, invalid requests refused,
+    valid ones accepted, 405 with a true `Allow`, and the links between operations."""
     env = {
         **service_env(variant, project, "fuzz"),
         "APP_RATE_LIMIT__PER_CLIENT": "1000000/minute",
@@ -221,16 +222,19 @@ def test_generated_requests_never_get_a_server_error(
     }
     run([executable(project), "migrate"], project, env=env)
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     command = [executable(project), "serve", "--port", str(port)]
 
     with serving(project, command, env, port):
+        credentials = authenticate(variant["auth"], project, env, base)
         run(
             [
                 "st",
                 "run",
-                f"http://127.0.0.1:{port}/openapi.json",
+                f"{base}/openapi.json",
+                *[f"--header={name}: {value}" for name, value in credentials.items()],
                 "--checks",
-                "not_a_server_error",
+                "all",
                 "--max-examples",
                 "30",
                 "--seed",
