@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import ROOT, git_commit_all, render, uv_sync
+from tests.reliability import Tally, tally
 from tests.variants import variant_id
 
 DEFAULT_ANSWERS = {"project_name": "Acme Orders"}
@@ -69,3 +70,28 @@ def installed_project(
 def project(variant: dict[str, Any], installed_project: Callable[[dict[str, Any]], Path]) -> Path:
     """The installed project of the module's `variant` fixture."""
     return installed_project(variant)
+
+
+@pytest.fixture(scope="session")
+def reliability(pytestconfig: pytest.Config) -> Tally:
+    """Where the fuzz, hostile-input, fault and stop tests count what they did."""
+    return tally(pytestconfig)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # On an xdist worker: hand the worker's counts to the controller.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["reliability"] = dict(tally(session.config).counts)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    # On the xdist controller: a worker finished; add its counts.
+    tally(node.config).merge(node.workeroutput.get("reliability", {}))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    counts = tally(terminalreporter.config)
+    if counts.counts:
+        terminalreporter.write_line(counts.summary())
