@@ -25,6 +25,7 @@ from tests.helpers import (
     serving,
     stop,
 )
+from tests.reliability import Tally
 from tests.servers import server_url, servers_for_tests, service_env
 from tests.variants import VARIANTS, variant_params
 
@@ -210,10 +211,13 @@ def test_serve_runs_the_configured_number_of_processes(
     assert not [pid for pid in servers if Path(f"/proc/{pid}").exists()]
 
 
-def test_generated_requests_never_get_a_server_error(
-    variant: dict[str, Any], project: Path
+def test_generated_requests_keep_the_api_contract(
+    variant: dict[str, Any], project: Path, reliability: Tally
 ) -> None:
-    """Schemathesis sends schema-valid and invalid requests; none may end in a 5xx."""
+    """Schemathesis, logged in as a user would be, sends schema-valid and invalid requests to
+    the real process and runs every check it has on each answer: no 5xx, only declared status
+    codes, content types and headers, bodies matching their schema, invalid requests refused,
+    valid ones accepted, 405 with a true `Allow`, and the links between operations."""
     env = {
         **service_env(variant, project, "fuzz"),
         "APP_RATE_LIMIT__PER_CLIENT": "1000000/minute",
@@ -221,16 +225,20 @@ def test_generated_requests_never_get_a_server_error(
     }
     run([executable(project), "migrate"], project, env=env)
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     command = [executable(project), "serve", "--port", str(port)]
+    report_path = project / "fuzz-report.json"
 
     with serving(project, command, env, port):
+        credentials = authenticate(variant["auth"], project, env, base)
         run(
             [
                 "st",
                 "run",
-                f"http://127.0.0.1:{port}/openapi.json",
+                f"{base}/openapi.json",
+                *[f"--header={name}: {value}" for name, value in credentials.items()],
                 "--checks",
-                "not_a_server_error",
+                "all",
                 "--max-examples",
                 "30",
                 "--seed",
@@ -238,9 +246,22 @@ def test_generated_requests_never_get_a_server_error(
                 "--generation-deterministic",
                 "--request-timeout",
                 "10",
+                "--report",
+                "json",
+                "--report-json-path",
+                str(report_path),
             ],
             project,
         )
+
+    report = json.loads(report_path.read_text())
+    reliability.add(
+        operations_fuzzed=report["operations"]["tested"],
+        cases_generated=report["test_cases"]["generated"],
+    )
+    # Schemathesis warns when most answers are 401: the credentials did not get it in.
+    assert not report["warnings"]["missing_auth"], report["warnings"]["missing_auth"]
+    assert report["operations"]["tested"] == report["operations"]["total"]
 
 
 def test_unreachable_database_fails_fast_with_one_clear_line(
