@@ -53,26 +53,35 @@ def fresh_database_url(answers: Mapping[str, str], project: Path, purpose: str) 
 def create_database(database: str, name: str) -> str:
     """Creates an empty database on the variant's server; returns a plain URL to it."""
     url = server_url(database)
-    parts = urlsplit(url)
     if database == "postgresql":
         for statement in (f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'):
-            subprocess.run(["psql", url, "-qc", statement], check=True, capture_output=True)
+            run_sql(url, statement)
     else:
-        statement = f"DROP DATABASE IF EXISTS `{name}`; CREATE DATABASE `{name}`"
-        subprocess.run(
-            [
-                "mariadb",
-                f"--host={parts.hostname}",
-                f"--port={parts.port}",
-                f"--user={parts.username}",
-                f"--password={parts.password}",
-                "-e",
-                statement,
-            ],
-            check=True,
-            capture_output=True,
-        )
+        run_sql(url, f"DROP DATABASE IF EXISTS `{name}`; CREATE DATABASE `{name}`")
+    parts = urlsplit(url)
     return parts._replace(path=f"/{name}").geturl()
+
+
+def run_sql(url: str, statement: str) -> None:
+    """Runs SQL on a PostgreSQL or MariaDB server (and database) named by a URL, with its client."""
+    if url.startswith("postgresql"):
+        subprocess.run(["psql", url, "-qc", statement], check=True, capture_output=True)
+        return
+    parts = urlsplit(url)
+    subprocess.run(
+        [
+            "mariadb",
+            f"--host={parts.hostname}",
+            f"--port={parts.port}",
+            f"--user={parts.username}",
+            f"--password={parts.password}",
+            *([parts.path.lstrip("/")] if parts.path.lstrip("/") else []),
+            "-e",
+            statement,
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 def service_env(answers: Mapping[str, str], project: Path, purpose: str) -> dict[str, str]:

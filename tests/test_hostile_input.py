@@ -16,7 +16,6 @@ import secrets
 import select
 import socket
 import sqlite3
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ import pytest
 from tests.auth import SUPERUSER_EMAIL, SUPERUSER_PASSWORD, authenticate, log_in
 from tests.helpers import executable, free_port, http, run, serving
 from tests.reliability import Tally
-from tests.servers import service_env
+from tests.servers import run_sql, service_env
 from tests.variants import DEFAULTS, VARIANTS, variant_params
 
 pytestmark = pytest.mark.slow
@@ -135,6 +134,25 @@ def _read_until_closed(sock: socket.socket, wait: float) -> bytes:
     return answer
 
 
+def _flood(service: Service, opening: bytes, chunk: bytes) -> tuple[int, bytes]:
+    """Sends `opening`, then `chunk` after `chunk` until the server answers (or 50 MB went).
+
+    Returns the bytes of chunks sent and the answer, which the service's record keeps too.
+    """
+    sent = 0
+    with socket.create_connection(("127.0.0.1", service.port)) as sock:
+        sock.sendall(opening)
+        try:
+            while sent < FIFTY_MEGABYTES and not select.select([sock], [], [], 0)[0]:
+                sock.sendall(chunk)
+                sent += CHUNK
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = _read_until_closed(sock, 10)
+    service.received.append(answer)
+    return sent, answer
+
+
 def _status_and_problem(answer: bytes) -> tuple[int, dict[str, Any]]:
     head, _, body = answer.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
@@ -200,17 +218,7 @@ def test_chunked_body_is_refused_once_it_passes_the_limit(service: Service) -> N
         f"Transfer-Encoding: chunked\r\n{credentials}\r\n"
     ).encode()
     chunk = b"%x\r\n" % CHUNK + b" " * CHUNK + b"\r\n"
-    sent = 0
-    with socket.create_connection(("127.0.0.1", service.port)) as sock:
-        sock.sendall(head)
-        try:
-            while sent < FIFTY_MEGABYTES and not select.select([sock], [], [], 0)[0]:
-                sock.sendall(chunk)
-                sent += CHUNK
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        answer = _read_until_closed(sock, 10)
-    service.received.append(answer)
+    sent, answer = _flood(service, head, chunk)
 
     status, problem = _status_and_problem(answer)
     assert status == problem["status"] == 413
@@ -238,17 +246,7 @@ def test_headers_over_64_kib_are_431(service: Service) -> None:
 
 
 def test_a_header_that_never_ends_is_431_before_it_fills_memory(service: Service) -> None:
-    sent = 0
-    with socket.create_connection(("127.0.0.1", service.port)) as sock:
-        sock.sendall(b"GET /items HTTP/1.1\r\nHost: x\r\nX-Big: ")
-        try:
-            while sent < FIFTY_MEGABYTES and not select.select([sock], [], [], 0)[0]:
-                sock.sendall(b"a" * CHUNK)
-                sent += CHUNK
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        answer = _read_until_closed(sock, 10)
-    service.received.append(answer)
+    sent, answer = _flood(service, b"GET /items HTTP/1.1\r\nHost: x\r\nX-Big: ", b"a" * CHUNK)
 
     status, problem = _status_and_problem(answer)
     assert status == problem["status"] == 431
@@ -370,24 +368,9 @@ def test_nothing_secret_comes_back_or_reaches_the_log(
 
 def _execute(variant: dict[str, Any], url: str, statement: str) -> None:
     """Runs one SQL statement on the service's database, behind its back."""
-    parts = urlsplit(url)
     if variant["database"] == "sqlite":
-        with sqlite3.connect("/" + parts.path.lstrip("/")) as connection:
+        path = "/" + urlsplit(url).path.lstrip("/")
+        with sqlite3.connect(path) as connection:
             connection.execute(statement)
-    elif variant["database"] == "postgresql":
-        subprocess.run(["psql", url, "-qc", statement], check=True, capture_output=True)
     else:
-        subprocess.run(
-            [
-                "mariadb",
-                f"--host={parts.hostname}",
-                f"--port={parts.port}",
-                f"--user={parts.username}",
-                f"--password={parts.password}",
-                parts.path.lstrip("/"),
-                "-e",
-                statement,
-            ],
-            check=True,
-            capture_output=True,
-        )
+        run_sql(url, statement)
