@@ -20,6 +20,9 @@ OPTIONS: dict[str, list[str]] = {
     "python_version": ["3.13", "3.12", "3.11"],
     "task_queue": ["inprocess", "celery", "arq", "taskiq", "none"],
     "broker": ["redis", "rabbitmq"],
+    # A multiselect: each value is one subset, "+"-joined. All three together meet every other
+    # answer, so each option does; tests/test_observability.py renders the other subsets.
+    "observability": ["metrics", "metrics+tracing+sentry", "none"],
 }
 DEFAULTS = {
     "database": "sqlite",
@@ -28,6 +31,7 @@ DEFAULTS = {
     "python_version": "3.13",
     "task_queue": "inprocess",
     "broker": "redis",
+    "observability": "metrics",
 }
 # Queues that ask which broker to use; the others ignore the answer.
 QUEUES_WITH_A_BROKER = {"celery", "taskiq"}
@@ -72,13 +76,22 @@ def variant_id(answers: dict[str, str]) -> str:
     return "-".join(answers[name].replace(".", "") for name in shown)
 
 
+def observability_answer(value: str) -> list[str]:
+    """The multiselect's answer for one subset value of `OPTIONS["observability"]`."""
+    return [] if value == "none" else value.split("+")
+
+
 def with_project_name(answers: dict[str, str]) -> dict[str, Any]:
     """Each variant gets its own names, so variants sharing a database server never collide.
 
     Variants other than the defaults also name their package unlike the slug, so a build that
     looked for the slug's module would fail somewhere.
     """
-    named: dict[str, Any] = {"project_name": f"Acme {variant_id(answers)}", **answers}
+    named: dict[str, Any] = {
+        "project_name": f"Acme {variant_id(answers)}",
+        **answers,
+        "observability": observability_answer(answers["observability"]),
+    }
     if answers != DEFAULTS:
         named["package_name"] = f"service_{zlib.crc32(variant_id(answers).encode()):08x}"
     return named
