@@ -95,7 +95,8 @@ def with_project_name(answers: dict[str, str]) -> dict[str, Any]:
     looked for the slug's module would fail somewhere.
     """
     named: dict[str, Any] = {
-        "project_name": f"Acme {variant_id(answers)}",
+        # Within the 60 characters a project name may have: observability by initials.
+        "project_name": f"Acme {variant_id(answers)}".replace("metrics+tracing+sentry", "mts"),
         **answers,
         "observability": observability_answer(answers["observability"]),
     }
