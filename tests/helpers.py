@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -276,3 +277,29 @@ class TcpProxy:
                     return
                 sink.sendall(chunk)
             sink.shutdown(socket.SHUT_WR)  # pass the end of the stream on
+
+
+MetricSamples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+_PARSE_METRICS = """
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+families = text_string_to_metric_families(sys.stdin.read())
+print(json.dumps([[s.name, s.labels, s.value] for f in families for s in f.samples]))
+"""
+
+
+def metric_samples(project: Path, text: str) -> MetricSamples:
+    """Prometheus text parsed by prometheus-client's parser, from the project's environment:
+    each sample's value by its name and labels."""
+    parsed = subprocess.run(
+        [str(project / ".venv" / "bin" / "python"), "-c", _PARSE_METRICS],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return {
+        (name, frozenset(labels.items())): value
+        for name, labels, value in json.loads(parsed.stdout)
+    }

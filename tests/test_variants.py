@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import secrets
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from tests.helpers import (
     executable,
     free_port,
     http,
+    metric_samples,
     multipart_file,
     run,
     run_failing,
@@ -93,6 +97,7 @@ def test_service_serves_real_http_and_stops_on_sigterm(
         item = json.loads(created_body)
         read_status, read_body, _ = http("GET", f"{base}/items/{item['id']}", headers=credentials)
         docs_status, docs_body, _ = http("GET", f"{base}/docs")
+        metrics_status, metrics_body, _ = http("GET", f"{base}/metrics")
         exit_code = stop(process, timeout=10)
 
     assert ready == 200
@@ -108,6 +113,21 @@ def test_service_serves_real_http_and_stops_on_sigterm(
     log_lines = [json.loads(line) for line in (project / "serve.log").read_text().splitlines()]
     assert any(line.get("request_id") == "smoke-test-1" for line in log_lines)
     assert any(line["logger"].startswith("uvicorn") for line in log_lines)
+    if "metrics" in variant["observability"]:
+        assert metrics_status == 200
+        samples = metric_samples(project, metrics_body.decode())
+        sent = [
+            ("GET", "/health/ready"),
+            ("HEAD", "/health/live"),
+            ("POST", "/items"),
+            ("GET", "/items/{item_id}"),
+            ("GET", "/docs"),
+        ]
+        for method, route in sent:
+            labels = {"method": method, "route": route, "status": "2xx"}
+            assert samples.get(("http_requests_total", frozenset(labels.items()))) == 1, labels
+    else:
+        assert metrics_status == 404
 
 
 # More clients than pooled connections by far; a bounded number of requests per endpoint.
@@ -199,14 +219,37 @@ def test_serve_runs_the_configured_number_of_processes(
     with serving(
         project, [executable(project), "serve", "--port", str(port)], env, port
     ) as process:
+        # Uvicorn replaces a process that misses its health check while starting on a busy
+        # machine: the two are known once both have started.
+        deadline = time.monotonic() + 30
+        while (project / "serve.log").read_text().count("Application startup complete") < 2:
+            assert time.monotonic() < deadline, "the two processes did not both start in 30 s"
+            time.sleep(0.1)
         servers = server_processes(process.pid)
-        answers = all_at_once(
-            [("GET", f"http://127.0.0.1:{port}/health/ready", None, {})] * 20, clients=8
-        )
+        answers = []
+        # Each process in turn answers alone, the other frozen for a moment (well within
+        # Uvicorn's 5 s health check): both serve, whatever the kernel would prefer.
+        for frozen in servers:
+            os.kill(frozen, signal.SIGSTOP)
+            try:
+                answers += all_at_once(
+                    [("GET", f"http://127.0.0.1:{port}/health/ready", None, {})] * 10, clients=5
+                )
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(frozen, signal.SIGCONT)
+        # Each on a connection of its own, so either process may answer it.
+        scrapes = [http("GET", f"http://127.0.0.1:{port}/metrics")[1] for _ in range(4)]
         exit_code = stop(process, timeout=20)
 
     assert len(servers) == 2
+    assert len(answers) == 20
     assert {status for status, _ in answers} == {200}
+    if "metrics" in variant["observability"]:
+        # Whichever process answers, it counts the requests of both.
+        ready = {"method": "GET", "route": "/health/ready", "status": "2xx"}
+        key = ("http_requests_total", frozenset(ready.items()))
+        assert [metric_samples(project, body.decode()).get(key) for body in scrapes] == [20] * 4
     assert exit_code == 0
     assert not [pid for pid in servers if Path(f"/proc/{pid}").exists()]
 

@@ -10,6 +10,7 @@ at the end, also when it fails or is interrupted.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import secrets
@@ -262,9 +263,22 @@ def main(argv: list[str] | None = None) -> int:
         default="HEAD",
         help="the commit of the template to render (default: HEAD; uncommitted changes never)",
     )
+    parser.add_argument(
+        "--observability",
+        metavar="OPTIONS",
+        help="every variant's observability answer, comma-separated ('' for none; default: "
+        "the template's), to measure what an option costs",
+    )
     args = parser.parse_args(argv)
     smoke = args.smoke
     plan = SMOKE if smoke else FULL
+    if args.observability is not None:
+        chosen = [option for option in args.observability.split(",") if option]
+        variants = tuple(
+            dataclasses.replace(variant, answers={**variant.answers, "observability": chosen})
+            for variant in plan.variants
+        )
+        plan = dataclasses.replace(plan, variants=variants)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     for variable in ("TEST_POSTGRESQL_URL", "TEST_REDIS_URL"):
         if not os.environ.get(variable):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 REFERENCE = "reference"
 
@@ -14,7 +15,7 @@ class Variant:
     key: str
     project_name: str
     project_slug: str
-    answers: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, Any] = field(default_factory=dict)
     # How GET /items/{id} is served once warmed up, for the results' labels.
     item_read: str = "cache miss"
     # Settings beyond the benchmark's own, such as a documented speed-up that is off by default.
@@ -37,6 +38,8 @@ class Variant:
         """The answers that matter, as copier.yml's defaults would fill them in."""
         task_queue = self.answers.get("task_queue", "inprocess")
         answers = f"{self.database}, auth={self.auth}, cache={self.cache}, task_queue={task_queue}"
+        if "observability" in self.answers:
+            answers += f", observability=[{','.join(self.answers['observability'])}]"
         return " ".join([answers, *(f"{name}={value}" for name, value in self.settings.items())])
 
 
