@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import copier
 import pytest
@@ -34,7 +35,7 @@ def answers_after_render(template: Path, destination: Path, **answers: str) -> d
     return recorded
 
 
-def refusal(template: Path, destination: Path, **answers: str) -> str:
+def refusal(template: Path, destination: Path, **answers: Any) -> str:
     with pytest.raises(ValueError, match=r"(?i)validation error|invalid choice") as error:
         copier.run_copy(
             str(template),
@@ -163,10 +164,12 @@ def test_ascii_spellings_cover_lowercase_letters_once() -> None:
         ({"author_email": "not-an-email"}, "e-mail address"),
         ({"author_email": "a@b"}, "e-mail address"),
         ({"python_version": "3.10"}, "3.11"),
+        ({"observability": ["logs"]}, "not in ['metrics', 'tracing', 'sentry']"),
+        ({"observability": ["metrics", "traces"]}, "'traces' is not in"),
     ],
 )
 def test_bad_answer_is_refused_with_what_is_allowed(
-    template: Path, tmp_path: Path, answers: dict[str, str], message: str
+    template: Path, tmp_path: Path, answers: dict[str, Any], message: str
 ) -> None:
     destination = tmp_path / "out"
 

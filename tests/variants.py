@@ -70,10 +70,17 @@ def pairwise_variants() -> list[dict[str, str]]:
     return chosen
 
 
-def variant_id(answers: dict[str, str]) -> str:
+def variant_id(answers: dict[str, Any]) -> str:
     has_broker = answers["task_queue"] in QUEUES_WITH_A_BROKER
     shown = [name for name in OPTIONS if name != "broker" or has_broker]
-    return "-".join(answers[name].replace(".", "") for name in shown)
+    return "-".join(_shown_value(answers[name]).replace(".", "") for name in shown)
+
+
+def _shown_value(value: str | list[str]) -> str:
+    """An answer as ids show it; a multiselect's list as its `OPTIONS` value."""
+    if isinstance(value, list):
+        return "+".join(value) or "none"
+    return value
 
 
 def observability_answer(value: str) -> list[str]:
