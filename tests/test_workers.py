@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -165,17 +166,46 @@ def service(variant: dict[str, Any], project: Path, env: dict[str, str]) -> Iter
         yield Api(base, authenticate(variant["auth"], project, env, base))
 
 
+def jobs_counted(metrics_url: str, task: str, outcome: str, timeout: float = 10) -> float:
+    """`job_runs_total` of a task and outcome, polled until it is counted or `timeout` passes:
+    a job's run is counted just after it has recorded its result."""
+    series = re.compile(r"^job_runs_total\{([^}]*)\} (\S+)$", re.MULTILINE)
+    wanted = {f'task="{task}"', f'outcome="{outcome}"'}
+    deadline = time.monotonic() + timeout
+    while True:
+        status, content, _ = http("GET", metrics_url, timeout=10)
+        assert status == 200, content
+        counted = sum(
+            float(value)
+            for labels, value in series.findall(content.decode())
+            if wanted <= set(labels.split(","))
+        )
+        if counted or time.monotonic() > deadline:
+            return counted
+        time.sleep(0.1)
+
+
 def test_an_upload_is_processed_by_a_real_worker(variant: dict[str, Any], project: Path) -> None:
     env = worker_env(variant, project, "worker_done")
+    measured = "metrics" in variant["observability"]
+    counted = 0.0
     with service(variant, project, env) as api:
         if variant["task_queue"] == "inprocess":
             document = wait_for_status(api, upload(api, SMALL_DOCUMENT), {"done", "failed"}, 30)
+            if measured:  # the jobs run in the service: its own /metrics counts them
+                counted = jobs_counted(f"{api.base}/metrics", "documents.process", "succeeded")
         else:
+            env["APP_JOBS__METRICS_PORT"] = str(free_port())
             with worker(project, env, "worker.log"):
                 url = upload(api, SMALL_DOCUMENT)
                 document = wait_for_status(api, url, {"done", "failed"}, 60)
+                if measured:  # the worker serves the metrics of the jobs it ran
+                    metrics_url = f"http://127.0.0.1:{env['APP_JOBS__METRICS_PORT']}/metrics"
+                    counted = jobs_counted(metrics_url, "documents.process", "succeeded")
 
     assert_measured(document, SMALL_DOCUMENT)
+    if measured:
+        assert counted >= 1
 
 
 # Queues that acknowledge a job only after it ran, so a broker gives a dead worker's job back.
