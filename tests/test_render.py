@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,9 @@ LONG_NAMES = {
     "description": "Keeps the loyalty ledger of Northwind customers, " + "and much more, " * 9,
 }
 
+
+# Every observability option at once: the most code where they meet.
+EVERY = ["metrics", "tracing", "sentry"]
 
 # Words that belong to one answer and must not appear in a project rendered with another.
 ANSWER_WORDS = {
@@ -165,28 +169,28 @@ def test_expected_layout(default_project: Path) -> None:
         LONG_NAMES,
         {**LONG_NAMES, "database": "postgresql", "cache": "redis", "auth": "jwt"},
         {**LONG_NAMES, "database": "mysql", "cache": "none", "auth": "api_key"},
-        {**LONG_NAMES, "cache": "none", "auth": "jwt"},
-        {**LONG_NAMES, "task_queue": "celery", "broker": "rabbitmq"},
-        {**LONG_NAMES, "task_queue": "arq", "cache": "redis"},
+        {**LONG_NAMES, "cache": "none", "auth": "jwt", "observability": []},
+        {**LONG_NAMES, "task_queue": "celery", "broker": "rabbitmq", "observability": EVERY},
+        {**LONG_NAMES, "task_queue": "arq", "cache": "redis", "observability": EVERY},
         {**LONG_NAMES, "task_queue": "taskiq", "broker": "redis", "database": "postgresql"},
-        {**LONG_NAMES, "task_queue": "taskiq", "broker": "rabbitmq"},
-        {**LONG_NAMES, "task_queue": "none"},
+        {**LONG_NAMES, "task_queue": "taskiq", "broker": "rabbitmq", "observability": EVERY},
+        {**LONG_NAMES, "task_queue": "none", "observability": EVERY},
     ],
     ids=[
         "default",
         "long-names",
         "long-names-postgresql-redis-jwt",
         "long-names-mysql-none-api_key",
-        "long-names-none-jwt",
-        "long-names-celery-rabbitmq",
-        "long-names-arq-redis",
+        "long-names-none-jwt-no-observability",
+        "long-names-celery-rabbitmq-observability",
+        "long-names-arq-redis-observability",
         "long-names-taskiq-redis",
-        "long-names-taskiq-rabbitmq",
-        "long-names-no-queue",
+        "long-names-taskiq-rabbitmq-observability",
+        "long-names-no-queue-observability",
     ],
 )
 def test_rendered_code_passes_ruff_as_is(
-    template: Path, tmp_path: Path, answers: dict[str, str]
+    template: Path, tmp_path: Path, answers: dict[str, Any]
 ) -> None:
     project = render(template, tmp_path / "project", answers)
 
