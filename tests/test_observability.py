@@ -33,17 +33,37 @@ BASE = {
 
 # Words that belong to one option and must not appear in a project rendered without it.
 OPTION_WORDS = {
-    "metrics": ["prometheus", "Prometheus", "/metrics", "Grafana"],
-    "tracing": ["opentelemetry", "OpenTelemetry", "OTEL_", "trace_id"],
-    "sentry": ["sentry", "Sentry", "SENTRY"],
+    "metrics": [
+        "prometheus",
+        "Prometheus",
+        "/metrics",
+        "APP_METRICS__",
+        "job_runs_total",
+        "Grafana",
+        "grafana",
+    ],
+    "tracing": ["opentelemetry", "OpenTelemetry", "OTEL_", "OTLP", "trace_id", "otel-collector"],
+    "sentry": ["sentry", "Sentry", "SENTRY", "ErrorReporter"],
 }
 # Words any option brings along, absent when none is chosen.
 ANY_OPTION_WORDS = ["observability", "monitoring/"]
-# Modules (under the package) and rendered tests that exist only with their option.
+# Files (under the package, the tests and the project) that exist only with their option.
 OPTION_FILES = {
-    "metrics": ["observability/metrics.py", "observability/job_metrics.py"],
-    "tracing": ["observability/tracing.py"],
-    "sentry": ["observability/sentry.py"],
+    "metrics": [
+        "src/acme_orders/observability/metrics.py",
+        "src/acme_orders/observability/job_metrics.py",
+        "tests/observability/test_metrics.py",
+        "tests/observability/test_job_metrics.py",
+        "tests/observability/test_dashboard.py",
+        "monitoring/prometheus.yml",
+        "monitoring/grafana/dashboards/service.json",
+    ],
+    "tracing": [
+        "src/acme_orders/observability/tracing.py",
+        "tests/observability/test_tracing.py",
+        "monitoring/otel-collector.yaml",
+    ],
+    "sentry": ["src/acme_orders/observability/sentry.py", "tests/observability/test_sentry.py"],
 }
 
 
@@ -83,15 +103,13 @@ def test_nothing_of_an_unchosen_option_is_rendered(rendered: tuple[list[str], Pa
             assert word not in text, f"{word!r} in {path.name} of an observability={chosen} project"
 
 
-def test_each_option_has_its_modules_only_when_chosen(rendered: tuple[list[str], Path]) -> None:
+def test_each_option_has_its_files_only_when_chosen(rendered: tuple[list[str], Path]) -> None:
     chosen, project = rendered
-    package = project / "src" / "acme_orders"
-    for option, modules in OPTION_FILES.items():
-        for module in modules:
-            assert (package / module).exists() == (option in chosen), module
-        rendered_test = project / "tests" / "observability" / f"test_{option}.py"
-        assert rendered_test.exists() == (option in chosen), rendered_test
-    assert (package / "observability").exists() == bool(chosen)
+    for option, files in OPTION_FILES.items():
+        for name in files:
+            assert (project / name).exists() == (option in chosen), name
+    assert (project / "src" / "acme_orders" / "observability").exists() == bool(chosen)
+    assert (project / "monitoring").exists() == bool({"metrics", "tracing"} & set(chosen))
 
 
 # The subsets the pairwise variants do not install: checked and tested here.
