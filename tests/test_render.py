@@ -53,7 +53,8 @@ ANSWER_WORDS = {
 # Words every answer but one ("none") brings along.
 FEATURE_WORDS = {
     "cache": ["ratelimit", "RateLimit", "ETag"],
-    "auth": ["UnauthorizedError", "WWW-Authenticate", "Forbidden"],
+    # Not `WWW-Authenticate`: a /metrics token is asked for with it too.
+    "auth": ["UnauthorizedError", "Forbidden", "get_current"],
     "task_queue": ["documents", "Document", "JobQueue", "multipart", "APP_JOBS"],
 }
 # Other answers an option needs to matter: the broker is asked only for some queues.
