@@ -130,6 +130,9 @@ def test_update_without_edits_equals_a_fresh_render(
     fresh = render(template, tmp_path / "fresh", answers)
     assert differences(project, fresh) == []
     assert answers_without_commit(project) == answers_without_commit(fresh)
+    # A question added since takes its default: `observability` brings the metrics.
+    assert (project / "src" / "acme_orders" / "observability" / "metrics.py").is_file()
+    assert "- metrics" in (project / ".copier-answers.yml").read_text()
 
 
 def test_update_from_the_first_release_equals_a_fresh_render(
@@ -200,11 +203,16 @@ ANSWER_CHANGES = {
         ["src/acme_orders/sqlite.py", "src/acme_orders/jobs/inprocess.py"],
         ["src/acme_orders/cache.py", "src/acme_orders/jobs/celery_worker.py"],
     ),
-    "defaults-turn-jwt-on": (
+    "defaults-turn-jwt-tracing-and-sentry-on": (
         "defaults",
-        {"auth": "jwt"},
-        [],
-        ["src/acme_orders/auth/tokens.py", "tests/auth/test_tokens.py"],
+        {"auth": "jwt", "observability": ["tracing", "sentry"]},
+        ["src/acme_orders/observability/metrics.py"],
+        [
+            "src/acme_orders/auth/tokens.py",
+            "tests/auth/test_tokens.py",
+            "src/acme_orders/observability/tracing.py",
+            "src/acme_orders/observability/sentry.py",
+        ],
     ),
     "mysql-api_key-to-sqlite-jwt-without-jobs": (
         "mysql-api_key-taskiq-rabbitmq",
@@ -223,7 +231,7 @@ def test_changing_answers_during_an_update_renders_the_new_variant(
     previous_release: str,
     tmp_path: Path,
     start: str,
-    data: dict[str, str],
+    data: dict[str, Any],
     gone: list[str],
     present: list[str],
 ) -> None:
