@@ -112,6 +112,14 @@ def test_each_option_has_its_files_only_when_chosen(rendered: tuple[list[str], P
     assert (project / "monitoring").exists() == bool({"metrics", "tracing"} & set(chosen))
 
 
+def test_compose_file_follows_the_compose_spec(rendered: tuple[list[str], Path]) -> None:
+    """The `observability` profile's services (Prometheus, Grafana, the collector) too."""
+    chosen, project = rendered
+    run(["check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml"], project)
+    profiled = "profiles: [observability]" in (project / "compose.yaml").read_text()
+    assert profiled == bool({"metrics", "tracing"} & set(chosen))
+
+
 # The subsets the pairwise variants do not install: checked and tested here.
 INSTALLED = [
     {**BASE, "observability": "+".join(chosen)} for chosen in SUBSETS if chosen not in IN_PAIRWISE
