@@ -7,7 +7,9 @@ needs a server fails with a clear message when its variable is missing.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,9 +47,16 @@ def fresh_database_url(answers: Mapping[str, str], project: Path, purpose: str) 
     """A new, empty database for one use, of the kind the variant's answers chose."""
     if answers["database"] == "sqlite":
         return f"sqlite:///{project / f'{purpose}.db'}"
-    return create_database(
-        answers["database"], f"{purpose}_{project.parent.name}".replace("-", "_")
-    )
+    return create_database(answers["database"], database_name(f"{purpose}_{project.parent.name}"))
+
+
+def database_name(wanted: str) -> str:
+    """A name every server takes: letters, digits and underscores, and at most 63 of them
+    (MariaDB's limit is 64, PostgreSQL's 63); a longer one ends in a hash of the whole."""
+    name = re.sub(r"[^a-z0-9_]", "_", wanted.lower())
+    if len(name) <= 63:
+        return name
+    return f"{name[:54]}_{zlib.crc32(name.encode()):08x}"
 
 
 def create_database(database: str, name: str) -> str:

@@ -132,12 +132,17 @@ def assert_measured(document: dict[str, Any], content: bytes) -> None:
 
 @contextmanager
 def worker(project: Path, env: dict[str, str], log_name: str) -> Iterator[subprocess.Popen[str]]:
-    """A worker process in a process group of its own (Celery forks pool processes)."""
+    """A worker process in a process group of its own (Celery forks pool processes).
+
+    Each worker serves its job metrics on a port of its own, unless `env` names one: a frozen
+    worker still holds its port while another takes over.
+    """
+    port = {"APP_JOBS__METRICS_PORT": str(free_port())}
     with (project / log_name).open("a") as log:
         process = subprocess.Popen(
             [executable(project), "worker"],
             cwd=project,
-            env={**BASE_ENV, **env},
+            env={**BASE_ENV, **port, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
