@@ -196,23 +196,24 @@ def test_user_edits_survive_an_update_and_the_tests_still_pass(
 
 # From answer set, the answers changed, files that must go, files that must appear.
 ANSWER_CHANGES = {
-    "defaults-drop-the-cache": ("defaults", {"cache": "none"}, ["src/acme_orders/cache.py"], []),
+    # The question the release did not ask yet, answered other than its default.
+    "defaults-drop-the-cache-choose-sentry": (
+        "defaults",
+        {"cache": "none", "observability": ["sentry"]},
+        ["src/acme_orders/cache.py", "src/acme_orders/observability/metrics.py"],
+        ["src/acme_orders/observability/sentry.py", "tests/observability/test_sentry.py"],
+    ),
     "defaults-add-postgresql-redis-and-celery": (
         "defaults",
         {"database": "postgresql", "cache": "redis", "task_queue": "celery", "broker": "redis"},
         ["src/acme_orders/sqlite.py", "src/acme_orders/jobs/inprocess.py"],
         ["src/acme_orders/cache.py", "src/acme_orders/jobs/celery_worker.py"],
     ),
-    "defaults-turn-jwt-tracing-and-sentry-on": (
+    "defaults-turn-jwt-on": (
         "defaults",
-        {"auth": "jwt", "observability": ["tracing", "sentry"]},
-        ["src/acme_orders/observability/metrics.py"],
-        [
-            "src/acme_orders/auth/tokens.py",
-            "tests/auth/test_tokens.py",
-            "src/acme_orders/observability/tracing.py",
-            "src/acme_orders/observability/sentry.py",
-        ],
+        {"auth": "jwt"},
+        [],
+        ["src/acme_orders/auth/tokens.py", "tests/auth/test_tokens.py"],
     ),
     "mysql-api_key-to-sqlite-jwt-without-jobs": (
         "mysql-api_key-taskiq-rabbitmq",
