@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import signal
 import subprocess
 import time
@@ -25,6 +24,7 @@ from tests.helpers import (
     executable,
     free_port,
     http,
+    metric_samples,
     multipart_file,
     run,
     serving,
@@ -171,19 +171,20 @@ def service(variant: dict[str, Any], project: Path, env: dict[str, str]) -> Iter
         yield Api(base, authenticate(variant["auth"], project, env, base))
 
 
-def jobs_counted(metrics_url: str, task: str, outcome: str, timeout: float = 10) -> float:
+def jobs_counted(
+    project: Path, metrics_url: str, task: str, outcome: str, timeout: float = 10
+) -> float:
     """`job_runs_total` of a task and outcome, polled until it is counted or `timeout` passes:
     a job's run is counted just after it has recorded its result."""
-    series = re.compile(r"^job_runs_total\{([^}]*)\} (\S+)$", re.MULTILINE)
-    wanted = {f'task="{task}"', f'outcome="{outcome}"'}
+    wanted = {("task", task), ("outcome", outcome)}
     deadline = time.monotonic() + timeout
     while True:
         status, content, _ = http("GET", metrics_url, timeout=10)
         assert status == 200, content
         counted = sum(
-            float(value)
-            for labels, value in series.findall(content.decode())
-            if wanted <= set(labels.split(","))
+            value
+            for (name, labels), value in metric_samples(project, content.decode()).items()
+            if name == "job_runs_total" and wanted <= labels
         )
         if counted or time.monotonic() > deadline:
             return counted
@@ -198,7 +199,9 @@ def test_an_upload_is_processed_by_a_real_worker(variant: dict[str, Any], projec
         if variant["task_queue"] == "inprocess":
             document = wait_for_status(api, upload(api, SMALL_DOCUMENT), {"done", "failed"}, 30)
             if measured:  # the jobs run in the service: its own /metrics counts them
-                counted = jobs_counted(f"{api.base}/metrics", "documents.process", "succeeded")
+                counted = jobs_counted(
+                    project, f"{api.base}/metrics", "documents.process", "succeeded"
+                )
         else:
             env["APP_JOBS__METRICS_PORT"] = str(free_port())
             with worker(project, env, "worker.log"):
@@ -206,7 +209,7 @@ def test_an_upload_is_processed_by_a_real_worker(variant: dict[str, Any], projec
                 document = wait_for_status(api, url, {"done", "failed"}, 60)
                 if measured:  # the worker serves the metrics of the jobs it ran
                     metrics_url = f"http://127.0.0.1:{env['APP_JOBS__METRICS_PORT']}/metrics"
-                    counted = jobs_counted(metrics_url, "documents.process", "succeeded")
+                    counted = jobs_counted(project, metrics_url, "documents.process", "succeeded")
 
     assert_measured(document, SMALL_DOCUMENT)
     if measured:
